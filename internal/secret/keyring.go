@@ -147,7 +147,7 @@ func (kr *Keyring) PrimaryKeyID() string { return hex.EncodeToString(kr.primary.
 // version byte, key id, nonce, ciphertext with tag.
 func (kr *Keyring) Seal(v Value) ([]byte, error) {
 	a := kr.primary.aead
-	out := make([]byte, 0, 1+keyIDLen+a.NonceSize()+len(v.s)+a.Overhead())
+	out := make([]byte, 0, 1+keyIDLen+a.NonceSize()+len(v.Reveal())+a.Overhead())
 	out = append(out, sealVersion)
 	out = append(out, kr.primary.id...)
 	nonce := make([]byte, a.NonceSize())
@@ -156,7 +156,7 @@ func (kr *Keyring) Seal(v Value) ([]byte, error) {
 	}
 	out = append(out, nonce...)
 	// The header is authenticated too, so a key id cannot be swapped.
-	return a.Seal(out, nonce, []byte(v.s), out[:1+keyIDLen]), nil
+	return a.Seal(out, nonce, []byte(v.Reveal()), out[:1+keyIDLen]), nil
 }
 
 // Open decrypts what Seal produced with any key of the keyring.
@@ -179,7 +179,7 @@ func (kr *Keyring) Open(sealed []byte) (Value, error) {
 	if err != nil {
 		return Value{}, fmt.Errorf("open: %w", err)
 	}
-	return Value{s: string(plain)}, nil
+	return New(string(plain)), nil
 }
 
 // NeedsReseal reports whether sealed was made with a key other than the

@@ -15,20 +15,31 @@ const redacted = "<redacted>"
 //
 // The zero Value is empty. Values are immutable and safe for concurrent use.
 type Value struct {
-	// s is behind a pointer-free struct field so reflection-based printers
-	// (%v on a containing struct) still go through Format.
-	s string
+	// p points at the text rather than holding it: when a Value sits in an
+	// unexported struct field, fmt cannot call its methods and prints the
+	// field raw, which then shows an address, not the secret.
+	p *string
 }
 
 // New wraps s.
-func New(s string) Value { return Value{s: s} }
+func New(s string) Value {
+	if s == "" {
+		return Value{}
+	}
+	return Value{p: &s}
+}
 
 // Reveal returns the secret. Call it only where the secret leaves the
 // process on purpose (an upstream auth header, a hash).
-func (v Value) Reveal() string { return v.s }
+func (v Value) Reveal() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
 
 // IsZero reports whether the secret is empty.
-func (v Value) IsZero() bool { return v.s == "" }
+func (v Value) IsZero() bool { return v.p == nil }
 
 // String implements fmt.Stringer.
 func (Value) String() string { return redacted }
