@@ -16,6 +16,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a uniqueness rule or a state rule refused the write.
 	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the store refused input that can never be valid
+	// (tool results that answer no pending call, an edit of a non-user
+	// message); the API answers 400.
+	ErrInvalid = errors.New("invalid input")
 )
 
 // Store is everything chatd keeps. Each backend (sqlite, postgres) implements

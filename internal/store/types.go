@@ -122,18 +122,22 @@ type ModelConfig struct {
 	Prices       Prices
 	Enabled      bool
 	IsDefault    bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// UseResponsesAPI makes chatd call an OpenAI-type model through the
+	// Responses API instead of Chat Completions.
+	UseResponsesAPI bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // ModelPatch changes the non-nil fields of a model config. Prices replaces
 // all four prices when non-nil.
 type ModelPatch struct {
-	DisplayName  *string
-	ContextLimit *int64
-	Prices       *Prices
-	Enabled      *bool
-	IsDefault    *bool
+	DisplayName     *string
+	ContextLimit    *int64
+	Prices          *Prices
+	Enabled         *bool
+	IsDefault       *bool
+	UseResponsesAPI *bool
 }
 
 // UserProviderKey is a user's own key for a provider (BYOK).

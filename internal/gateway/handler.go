@@ -1,0 +1,381 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/store"
+)
+
+// InterceptionHeader names the record of a call in the response, so a
+// caller can find it later.
+const InterceptionHeader = "X-Chatd-Interception-Id"
+
+// Metadata headers a caller may set; read, recorded, then stripped.
+const (
+	chatIDHeader    = "X-Chatd-Chat-Id"
+	subchatIDHeader = "X-Chatd-Subchat-Id"
+)
+
+// ServeHTTP serves every path under /gateway/.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, path, ok := splitGatewayPath(r.URL.Path)
+	if !ok {
+		writeError(w, guessFlavor(r.URL.Path, r.Header), errorf(http.StatusNotFound, kindNotFound,
+			"unknown gateway route; use /gateway/PROVIDER/v1/..."))
+		return
+	}
+	g.serve(w, r, name, path, store.SourceExternal, "")
+}
+
+// exchange is the state of one call, from request to record.
+type exchange struct {
+	in       store.Interception
+	start    time.Time // monotonic, for durations
+	ep       endpoint
+	prov     *providerEntry
+	caller   caller
+	recorded bool // the endpoint is a model call that gets a record
+}
+
+// serve handles one gateway call for provider name and endpoint path.
+// keyID is set on the in-process transport, which authorises by key id.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, source, keyID string) {
+	ctx := r.Context()
+	fl := guessFlavor(path, r.Header)
+	ep, ok := findEndpoint(path)
+	if !ok {
+		writeError(w, fl, errorf(http.StatusNotFound, kindNotFound, fmt.Sprintf("unknown gateway route %q", path)))
+		return
+	}
+	if r.Method != ep.method {
+		msg := fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, path, ep.method)
+		if ep.api == apiOpenAIResponses && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			msg = "the Responses API over WebSocket is not supported by the chatd gateway; use HTTP streaming (POST /v1/responses with stream: true)"
+		}
+		writeError(w, fl, &gatewayError{Status: http.StatusMethodNotAllowed, Kind: kindMethod, Message: msg, Allow: ep.method})
+		return
+	}
+
+	c, gerr := g.authenticate(ctx, r, keyID)
+	if gerr != nil {
+		writeError(w, fl, gerr)
+		return
+	}
+	pe, gerr := g.provider(ctx, name)
+	if gerr != nil {
+		writeError(w, fl, gerr)
+		return
+	}
+	fl = flavorOf(pe.p.Type)
+	if !ep.serves(pe.p.Type) {
+		writeError(w, fl, errorf(http.StatusNotFound, kindNotFound,
+			fmt.Sprintf("provider %q (type %s) does not serve %s", name, pe.p.Type, path)))
+		return
+	}
+	if c.byok && !g.allowBYOK {
+		writeError(w, fl, errorf(http.StatusForbidden, kindPermission,
+			"bring-your-own-key requests are disabled on this chatd server; remove "+GovernanceHeader+" to use the central key"))
+		return
+	}
+	if c.byok && c.byokKey == "" {
+		writeError(w, fl, errorf(http.StatusUnauthorized, kindAuthentication,
+			"a request with "+GovernanceHeader+" must carry your own provider key in Authorization or x-api-key"))
+		return
+	}
+
+	x := &exchange{ep: ep, prov: pe, caller: c, start: time.Now(), recorded: ep.api != apiPassthrough}
+	x.in = store.Interception{
+		ID:           uuid.Must(uuid.NewV7()).String(),
+		UserID:       c.principal.User.ID,
+		APIKeyID:     c.principal.Key.ID,
+		ProviderName: pe.p.Name,
+		ProviderType: pe.p.Type,
+		Endpoint:     ep.path,
+		Client:       guessClient(r.UserAgent()),
+		UserAgent:    r.UserAgent(),
+		ChatID:       r.Header.Get(chatIDHeader),
+		SubchatID:    r.Header.Get(subchatIDHeader),
+		Source:       source,
+		StartedAt:    g.now(),
+	}
+	if source == store.SourceAgents && x.in.Client == ClientUnknown {
+		x.in.Client = ClientChatd
+	}
+	if c.byok {
+		x.in.CredentialKind = store.CredentialBYOK
+		x.in.CredentialHint = secretHint(c.byokKey)
+	} else {
+		x.in.CredentialKind = store.CredentialCentral
+		x.in.CredentialHint = pe.p.APIKeyHint
+	}
+
+	body, gerr := readBody(w, r)
+	if gerr != nil {
+		writeError(w, fl, gerr)
+		return
+	}
+	var ri requestInfo
+	if x.recorded {
+		if ri, gerr = parseRequest(ep.api, body); gerr != nil {
+			writeError(w, fl, gerr)
+			return
+		}
+		x.in.Model = ri.model
+		x.in.Streaming = ri.stream
+		if g.recordContent {
+			x.in.Prompt = clip(ri.prompt)
+		}
+	}
+
+	out, gerr := g.outbound(ctx, r, x, path, body)
+	if gerr != nil {
+		writeError(w, fl, gerr)
+		return
+	}
+
+	g.metrics.begin()
+	broke := g.relay(w, out, x, fl)
+	g.metrics.end()
+	if x.recorded {
+		g.finish(ctx, x)
+	}
+	if broke {
+		// The upstream stream broke: break the client's too, rather than
+		// letting it see a clean end of a partial answer.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// readBody reads a bounded request body.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *gatewayError) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	tooLarge := errorf(http.StatusRequestEntityTooLarge, kindTooLarge,
+		fmt.Sprintf("request body is larger than %d MiB", maxRequestBody>>20))
+	if r.ContentLength > maxRequestBody {
+		return nil, tooLarge
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, errorf(http.StatusBadRequest, kindInvalidRequest, "could not read the request body")
+	}
+	return b, nil
+}
+
+// outbound builds the request to the provider: same method, path, query
+// and body; headers filtered by the policy in headers.go; credential set.
+func (g *Gateway) outbound(ctx context.Context, r *http.Request, x *exchange, path string, body []byte) (*http.Request, *gatewayError) {
+	u := upstreamURL(x.prov.p.BaseURL, path, r.URL.RawQuery)
+	var rb io.Reader = http.NoBody
+	if body != nil {
+		rb = bytes.NewReader(body)
+	}
+	out, err := http.NewRequestWithContext(ctx, r.Method, u, rb)
+	if err != nil {
+		g.log.ErrorContext(ctx, "build upstream request", "provider", x.prov.p.Name, "err", err)
+		return nil, errorf(http.StatusBadGateway, kindUpstream, fmt.Sprintf("provider %q has an invalid base URL", x.prov.p.Name))
+	}
+	copyHeader(out.Header, r.Header, dropRequestHeader)
+	if _, ok := r.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // do not let net/http add its own
+	}
+	if !x.caller.byok {
+		key, gerr := x.prov.centralKey()
+		if gerr != nil {
+			return nil, gerr
+		}
+		setCentralKey(out.Header, x.prov.p.Type, key)
+	}
+	return out, nil
+}
+
+// upstreamErrorLimit bounds the part of an upstream error body kept in
+// the record.
+const upstreamErrorLimit = 1024
+
+// relay sends out upstream and copies the answer to w as it arrives. It
+// reports whether the upstream stream broke after the response started,
+// in which case the caller must abort the client's response.
+func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, fl flavor) (broke bool) {
+	ctx := out.Context()
+	rc := http.NewResponseController(w)
+	// Let the response start while the request body is still being read
+	// (see DESIGN.md); unsupported on HTTP/2 and in-process, where it is
+	// not needed.
+	_ = rc.EnableFullDuplex()
+
+	resp, err := g.upstream.RoundTrip(out)
+	if err != nil {
+		x.in.EndedAt = g.now()
+		if ctx.Err() != nil {
+			x.in.Error = "client went away before the provider answered"
+			g.log.DebugContext(ctx, "client went away", "interception_id", x.in.ID)
+			return false
+		}
+		x.in.Status = http.StatusBadGateway
+		x.in.Error = "provider unreachable"
+		g.log.WarnContext(ctx, "reach provider", "provider", x.prov.p.Name, "interception_id", x.in.ID, "err", x.scrub(err.Error()))
+		writeError(w, fl, errorf(http.StatusBadGateway, kindUpstream, fmt.Sprintf("could not reach provider %q", x.prov.p.Name)))
+		return false
+	}
+	defer resp.Body.Close()
+
+	h := w.Header()
+	copyHeader(h, resp.Header, dropResponseHeader)
+	h.Set(InterceptionHeader, x.in.ID)
+	x.in.Status = resp.StatusCode
+	if resp.StatusCode >= 400 && !x.caller.byok {
+		return g.relayError(w, resp, x)
+	}
+	w.WriteHeader(resp.StatusCode)
+
+	var t *tap
+	var errBody []byte
+	switch {
+	case resp.StatusCode >= 400:
+		errBody = make([]byte, 0, 256)
+	case x.recorded:
+		t = newTap(newExtractor(x.ep.api), resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"))
+	}
+	flush := resp.ContentLength == -1 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	if flush {
+		// Send headers now: a model may think a while before its first event.
+		_ = rc.Flush()
+	}
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	first := true
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if first {
+				first = false
+				x.in.TTFB = time.Since(x.start)
+			}
+			if t != nil {
+				t.write(buf[:n])
+			}
+			if errBody != nil && len(errBody) < upstreamErrorLimit {
+				errBody = append(errBody, buf[:min(n, upstreamErrorLimit-len(errBody))]...)
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				x.in.Error = "client went away during the response"
+				g.log.DebugContext(ctx, "client went away", "interception_id", x.in.ID, "err", werr)
+				break
+			}
+			if flush {
+				if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
+					x.in.Error = "client went away during the response"
+					break
+				}
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			if ctx.Err() != nil {
+				x.in.Error = "client went away during the response"
+				break
+			}
+			x.in.Error = "provider stream broke: " + x.scrub(rerr.Error())
+			broke = true
+			break
+		}
+	}
+	x.in.EndedAt = g.now()
+	if t != nil {
+		t.finish()
+		t.x.fill(&x.in)
+		if x.in.Error == "" && t.streaming && !t.x.complete() {
+			// A stream cut short at a clean TCP end would otherwise look
+			// finished to clients that do not check for the final event
+			// (fantasy does not, for Chat Completions tool calls).
+			x.in.Error = "provider stream ended before its final event"
+			broke = true
+		}
+	}
+	if errBody != nil && x.in.Error == "" {
+		x.in.Error = "provider answered " + strconv.Itoa(resp.StatusCode) + ": " + x.scrub(strings.ToValidUTF8(string(errBody), ""))
+	}
+	return broke
+}
+
+// maxErrorBody bounds an upstream error body that the gateway reads whole
+// to scrub; larger ones are cut.
+const maxErrorBody = 1 << 20
+
+// relayError relays an upstream error answer to a central-key request
+// after removing the central key from it: some providers quote the key
+// they refused, and it must never reach a user.
+func (g *Gateway) relayError(w http.ResponseWriter, resp *http.Response, x *exchange) bool {
+	ctx := resp.Request.Context()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	x.in.TTFB = time.Since(x.start)
+	x.in.EndedAt = g.now()
+	if enc := resp.Header.Get("Content-Encoding"); enc == "" || enc == "identity" {
+		if k := x.prov.key.Reveal(); k != "" && bytes.Contains(b, []byte(k)) {
+			b = bytes.ReplaceAll(b, []byte(k), []byte("[REDACTED]"))
+		}
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(resp.StatusCode)
+	if _, werr := w.Write(b); werr != nil {
+		g.log.DebugContext(ctx, "client went away", "interception_id", x.in.ID, "err", werr)
+	}
+	x.in.Error = "provider answered " + strconv.Itoa(resp.StatusCode) + ": " + x.scrub(strings.ToValidUTF8(string(b[:min(len(b), upstreamErrorLimit)]), ""))
+	if err != nil && ctx.Err() == nil {
+		x.in.Error = "provider error body broke: " + x.scrub(err.Error())
+	}
+	return false
+}
+
+// scrub removes the request's credentials from text that is logged or
+// recorded, in case a provider echoes them.
+func (x *exchange) scrub(s string) string {
+	if k := x.caller.byokKey; len(k) >= 8 {
+		s = strings.ReplaceAll(s, k, "[REDACTED]")
+	}
+	if k := x.prov.key.Reveal(); len(k) >= 8 {
+		s = strings.ReplaceAll(s, k, "[REDACTED]")
+	}
+	return s
+}
+
+// finish completes a record and queues it.
+func (g *Gateway) finish(ctx context.Context, x *exchange) {
+	if x.in.EndedAt.IsZero() {
+		x.in.EndedAt = g.now()
+	}
+	x.in.CostMicros = costMicros(g.prices(ctx, x.prov.p.ID, x.in.Model), x.in.Usage, x.prov.p.Type)
+	if !g.recordContent {
+		x.in.Prompt = ""
+		x.in.Reasoning = ""
+		for i := range x.in.ToolCalls {
+			x.in.ToolCalls[i].Arguments = ""
+		}
+	}
+	g.metrics.observe(&x.in, time.Since(x.start))
+	g.rec.enqueue(ctx, x.in)
+}
+
+// secretHint masks a caller's provider key for the record.
+func secretHint(k string) string { return secret.Hint(k) }

@@ -1,0 +1,227 @@
+package gateway
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/chatd/chatd/internal/sse"
+	"github.com/chatd/chatd/internal/store"
+)
+
+// Limits on recorded text, so one huge prompt or tool argument cannot
+// bloat the interceptions table.
+const (
+	maxRecordedText = 64 << 10
+	maxToolCalls    = 128
+)
+
+// extractor reads the figures of a record out of one API's responses.
+type extractor interface {
+	// event handles one SSE event of a streamed response; data is only
+	// valid during the call.
+	event(name string, data []byte)
+	// body handles a whole blocking JSON response.
+	body(data []byte)
+	// complete reports whether a stream reached its terminal event.
+	complete() bool
+	// fill writes what was read into in.
+	fill(in *store.Interception)
+}
+
+// tap watches the bytes relayed to the client and feeds an extractor,
+// without ever changing or delaying them.
+type tap struct {
+	x         extractor
+	streaming bool
+	parser    sse.Parser
+	emit      func(sse.Event)
+	buf       bytes.Buffer // blocking body, up to maxTapBody
+	overflow  bool
+	encoding  string
+}
+
+func newTap(x extractor, contentType, contentEncoding string) *tap {
+	t := &tap{x: x, encoding: strings.ToLower(strings.TrimSpace(contentEncoding))}
+	t.streaming = strings.HasPrefix(strings.ToLower(contentType), "text/event-stream")
+	t.emit = func(e sse.Event) { t.x.event(e.Event, e.Data) }
+	return t
+}
+
+// write takes the next relayed bytes.
+func (t *tap) write(p []byte) {
+	if t.streaming && (t.encoding == "" || t.encoding == "identity") {
+		t.parser.Feed(p, t.emit)
+		return
+	}
+	if t.overflow {
+		return
+	}
+	if t.buf.Len()+len(p) > maxTapBody {
+		t.overflow = true
+		t.buf = bytes.Buffer{}
+		return
+	}
+	t.buf.Write(p)
+}
+
+// finish hands a blocking body to the extractor once it is complete.
+func (t *tap) finish() {
+	if t.streaming || t.overflow || t.buf.Len() == 0 {
+		return
+	}
+	b := t.buf.Bytes()
+	switch t.encoding {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		b, err = io.ReadAll(io.LimitReader(zr, maxTapBody))
+		if err != nil {
+			return
+		}
+	default:
+		return // brotli, zstd: relayed, not read
+	}
+	t.x.body(b)
+}
+
+func newExtractor(a api) extractor {
+	switch a {
+	case apiOpenAIChat:
+		return &chatExtractor{}
+	case apiOpenAIResponses:
+		return &responsesExtractor{}
+	case apiAnthropicMessages:
+		return &anthropicExtractor{}
+	}
+	return nil
+}
+
+// requestInfo is what the gateway reads from a request body.
+type requestInfo struct {
+	model  string
+	stream bool
+	prompt string
+}
+
+// parseRequest reads model, stream flag and the last user prompt.
+func parseRequest(a api, body []byte) (requestInfo, *gatewayError) {
+	var (
+		ri  requestInfo
+		err error
+	)
+	switch a {
+	case apiOpenAIChat:
+		ri, err = parseChatRequest(body)
+	case apiOpenAIResponses:
+		ri, err = parseResponsesRequest(body)
+	case apiAnthropicMessages:
+		ri, err = parseAnthropicRequest(body)
+	}
+	if err != nil {
+		return ri, errorf(400, kindInvalidRequest, "request body is not valid JSON: "+jsonErrorText(err))
+	}
+	if ri.model == "" {
+		return ri, errorf(400, kindInvalidRequest, "model is required")
+	}
+	return ri, nil
+}
+
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return se.Error()
+	case errors.As(err, &te):
+		return "field " + te.Field + " has the wrong type"
+	}
+	return "malformed"
+}
+
+// textOf reads message content that is either a string or an array of
+// parts, keeping the parts whose type is in kinds.
+func textOf(raw json.RawMessage, kinds ...string) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	if raw[0] == '"' {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if json.Unmarshal(raw, &parts) != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		for _, k := range kinds {
+			if p.Type == k && p.Text != "" {
+				if b.Len() > 0 {
+					b.WriteByte('\n')
+				}
+				b.WriteString(p.Text)
+				break
+			}
+		}
+	}
+	return b.String()
+}
+
+// clip bounds recorded text.
+func clip(s string) string {
+	if len(s) <= maxRecordedText {
+		return s
+	}
+	cut := maxRecordedText
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…[truncated]"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// toolAcc accumulates one streamed tool call.
+type toolAcc struct {
+	id   string
+	name string
+	args strings.Builder
+}
+
+func (a *toolAcc) appendArgs(s string) {
+	if a.args.Len() < maxRecordedText {
+		a.args.WriteString(s)
+	}
+}
+
+func (a *toolAcc) toolCall() store.ToolCall {
+	return store.ToolCall{ID: a.id, Name: a.name, Arguments: clip(a.args.String())}
+}
+
+// textAcc accumulates bounded text (reasoning).
+type textAcc struct{ b strings.Builder }
+
+func (t *textAcc) add(s string) {
+	if t.b.Len() < maxRecordedText {
+		t.b.WriteString(s)
+	}
+}
+
+func (t *textAcc) String() string { return clip(t.b.String()) }
+
+// bufPool holds relay buffers. 32 KiB matches io.Copy and is larger than
+// any single SSE event a provider sends in practice.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

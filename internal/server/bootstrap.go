@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chatd/chatd/internal/auth"
+	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/store"
+)
+
+// firstAdmin is what a first start hands out, once.
+type firstAdmin struct {
+	username string
+	password secret.Value
+	key      secret.Value
+}
+
+// ensureFirstAdmin creates an admin with a password and an API key when the
+// database has no users. It returns nil on every later start, so a key is
+// never printed twice.
+func ensureFirstAdmin(ctx context.Context, st store.Store, username, keyFile string) (*firstAdmin, error) {
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		return nil, nil
+	}
+	pw := randomPassword()
+	hash, err := auth.HashPassword(pw.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	u, err := st.CreateUser(ctx, store.User{Username: username, Role: store.RoleAdmin, PasswordHash: hash})
+	if errors.Is(err, store.ErrConflict) {
+		// Another replica won the race to bootstrap.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create first admin: %w", err)
+	}
+	id, key, h := auth.NewKey()
+	if _, err := st.CreateAPIKey(ctx, store.APIKey{ID: id, UserID: u.ID, Name: "first admin key", Kind: store.APIKeyKindAPI, SecretHash: h}); err != nil {
+		return nil, fmt.Errorf("create first admin key: %w", err)
+	}
+	if keyFile != "" {
+		if err := writeSecretFile(keyFile, key.Reveal()+"\n"); err != nil {
+			return nil, fmt.Errorf("write first admin key file: %w", err)
+		}
+	}
+	return &firstAdmin{username: username, password: pw, key: key}, nil
+}
+
+func randomPassword() secret.Value {
+	b := make([]byte, 15)
+	_, _ = rand.Read(b)
+	return secret.New(base64.RawURLEncoding.EncodeToString(b))
+}
+
+// writeSecretFile writes s to path with mode 0600, replacing any file.
+func writeSecretFile(path, s string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".chatd-key-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := io.WriteString(tmp, s); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// printBanner tells a person how to reach the server; on a first start it
+// also shows the admin's credentials, which are never shown again.
+func printBanner(w io.Writer, c Config, addr net.Addr, admin *firstAdmin) {
+	url := "http://" + displayAddr(addr)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nchatd is listening on %s\n", url)
+	if c.Dev {
+		fmt.Fprintf(&b, "  dev mode: the built-in FAKE providers dev-openai and dev-anthropic answer model calls (no internet, no keys)\n")
+		fmt.Fprintf(&b, "  OpenAI SDK base URL:    %s/gateway/dev-openai/v1\n", url)
+		fmt.Fprintf(&b, "  Anthropic SDK base URL: %s/gateway/dev-anthropic\n", url)
+	}
+	if admin != nil {
+		fmt.Fprintf(&b, "\nFirst start: created admin user %q.\n", admin.username)
+		fmt.Fprintf(&b, "  password: %s\n", admin.password.Reveal())
+		fmt.Fprintf(&b, "  API key:  %s\n", admin.key.Reveal())
+		fmt.Fprintf(&b, "These are shown only once. Try:\n")
+		fmt.Fprintf(&b, "  CHATD_URL=%s CHATD_API_KEY=%s chatd models ls\n", url, admin.key.Reveal())
+		if c.FirstAdminKeyFile != "" {
+			fmt.Fprintf(&b, "The API key was also written to %s.\n", c.FirstAdminKeyFile)
+		}
+	}
+	b.WriteString("\n")
+	_, _ = io.WriteString(w, b.String())
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	}
+	return tcp.String()
+}

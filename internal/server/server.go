@@ -1,0 +1,312 @@
+// Package server assembles chatd's parts (store, authenticator, API,
+// gateway) into one HTTP server and runs it until its context ends.
+package server
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chatd/chatd/internal/api"
+	"github.com/chatd/chatd/internal/auth"
+	"github.com/chatd/chatd/internal/gateway"
+	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/postgres"
+	"github.com/chatd/chatd/internal/store/sqlite"
+)
+
+// Config configures a server. The command line fills it from flags and
+// environment variables.
+type Config struct {
+	// Listen is the TCP address to serve on; if empty, 127.0.0.1:7080.
+	Listen string
+	// DataDir holds the SQLite database and the secret key file; if empty,
+	// ./chatd-data.
+	DataDir string
+	// PostgresURL selects PostgreSQL instead of SQLite when set.
+	PostgresURL string
+	// SecretKey is CHATD_SECRET_KEY: base64 keys, comma separated, the
+	// first one sealing. If empty, SQLite deployments use (and create) a
+	// key file in DataDir; PostgreSQL deployments refuse to start.
+	SecretKey secret.Value
+	// SecretKeyFile names a file holding SecretKey; ignored when SecretKey
+	// is set.
+	SecretKeyFile string
+	// Dev runs the built-in fake LLM provider and registers it.
+	Dev bool
+	// FirstAdminUsername names the admin created on an empty database; if
+	// empty, "admin".
+	FirstAdminUsername string
+	// FirstAdminKeyFile, if set, also receives the first admin's API key
+	// (mode 0600).
+	FirstAdminKeyFile string
+	// AllowBYOK lets users bring their own provider keys.
+	AllowBYOK bool
+	// GatewayRecordContent keeps prompts, tool arguments and thinking in
+	// gateway records; when false only tokens and costs are kept.
+	GatewayRecordContent bool
+	// GatewayRetention is how long gateway records are kept; zero keeps
+	// them forever.
+	GatewayRetention time.Duration
+	// ShutdownTimeout bounds graceful shutdown; if zero, 30s.
+	ShutdownTimeout time.Duration
+
+	// Logger receives structured logs; if nil, slog.Default().
+	Logger *slog.Logger
+	// Out receives the one-time banner (URL, first admin key); if nil,
+	// os.Stdout. It is separate from the logs so keys never reach them.
+	Out io.Writer
+	// Ready, if non-nil, is called with the bound address once the server
+	// accepts connections (tests use it with Listen "127.0.0.1:0").
+	Ready func(addr net.Addr)
+}
+
+// Run serves until ctx is done, then shuts down gracefully, waiting for
+// in-flight requests and background work.
+func Run(ctx context.Context, c Config) error {
+	c.Listen = cmp.Or(c.Listen, "127.0.0.1:7080")
+	c.DataDir = cmp.Or(c.DataDir, "chatd-data")
+	c.FirstAdminUsername = cmp.Or(c.FirstAdminUsername, "admin")
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 30*time.Second)
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	out := c.Out
+	if out == nil {
+		out = os.Stdout
+	}
+
+	keyring, err := loadKeyring(c, log)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	authn := auth.New(auth.Config{Store: st, Logger: log})
+	gw, err := gateway.New(gateway.Config{
+		Store:         st,
+		Auth:          authn,
+		Keyring:       keyring,
+		Logger:        log.With("component", "gateway"),
+		AllowBYOK:     c.AllowBYOK,
+		RecordContent: c.GatewayRecordContent,
+		Registerer:    reg,
+	})
+	if err != nil {
+		return fmt.Errorf("start gateway: %w", err)
+	}
+	apiHandler := api.New(api.Config{
+		Store:     st,
+		Auth:      authn,
+		Keyring:   keyring,
+		Logger:    log.With("component", "api"),
+		AllowBYOK: c.AllowBYOK,
+	})
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Listen, err)
+	}
+	defer ln.Close()
+
+	// Background work runs under bg and is waited for before the store
+	// closes.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var wg sync.WaitGroup
+
+	var dev *devProvider
+	if c.Dev {
+		dev, err = startDevProvider(ctx, st, keyring, log)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() { dev.serve(log) })
+	}
+
+	admin, err := ensureFirstAdmin(ctx, st, c.FirstAdminUsername, c.FirstAdminKeyFile)
+	if err != nil {
+		return err
+	}
+	printBanner(out, c, ln.Addr(), admin)
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/gateway/", gw)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writePlain(w, http.StatusOK, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(pctx); err != nil {
+			log.Warn("readiness check", "err", err)
+			writePlain(w, http.StatusServiceUnavailable, "database unreachable\n")
+			return
+		}
+		writePlain(w, http.StatusOK, "ok\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			writePlain(w, http.StatusOK, "chatd is running. The HTTP API is under /api/v1, the AI gateway under /gateway/NAME.\n")
+			return
+		}
+		http.NotFound(w, r)
+	})
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return bg },
+	}
+
+	wg.Go(func() { authn.Run(bg) })
+	if c.GatewayRetention > 0 {
+		wg.Go(func() {
+			purgeLoop(bg, log, "gateway interceptions", time.Hour, func(ctx context.Context) (int64, error) {
+				return gw.Purge(ctx, c.GatewayRetention)
+			})
+		})
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("chatd listening", "addr", ln.Addr().String(), "store", storeKind(c), "dev", c.Dev)
+	if c.Ready != nil {
+		c.Ready(ln.Addr())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown http server", "err", err)
+	}
+	if err := gw.Close(sctx); err != nil {
+		log.Warn("flush gateway records", "err", err)
+	}
+	if dev != nil {
+		dev.close()
+	}
+	stopBG()
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+func storeKind(c Config) string {
+	if c.PostgresURL != "" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func openStore(ctx context.Context, c Config, log *slog.Logger) (store.Store, error) {
+	if c.PostgresURL != "" {
+		db, err := postgres.Open(ctx, postgres.Config{URL: c.PostgresURL, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return db, nil
+	}
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(c.DataDir, "chatd.db"), Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite in %s: %w", c.DataDir, err)
+	}
+	return db, nil
+}
+
+func loadKeyring(c Config, log *slog.Logger) (*secret.Keyring, error) {
+	if !c.SecretKey.IsZero() {
+		kr, err := secret.ParseKeys(c.SecretKey.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("CHATD_SECRET_KEY: %w", err)
+		}
+		return kr, nil
+	}
+	if c.SecretKeyFile != "" {
+		b, err := os.ReadFile(c.SecretKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read secret key file: %w", err)
+		}
+		kr, err := secret.ParseKeys(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("secret key file %s: %w", c.SecretKeyFile, err)
+		}
+		return kr, nil
+	}
+	if c.PostgresURL != "" {
+		return nil, errors.New("PostgreSQL deployments need CHATD_SECRET_KEY (or --secret-key-file) shared by every replica; generate one with: head -c 32 /dev/urandom | base64")
+	}
+	path := filepath.Join(c.DataDir, "secret.key")
+	kr, created, err := secret.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created secret key file; back it up, provider keys cannot be read without it", "path", path, "key_id", kr.PrimaryKeyID())
+	}
+	return kr, nil
+}
+
+func writePlain(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// purgeLoop runs purge now and then every interval until ctx ends.
+func purgeLoop(ctx context.Context, log *slog.Logger, what string, every time.Duration, purge func(context.Context) (int64, error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := purge(pctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("retention purge", "what", what, "err", err)
+		case n > 0:
+			log.Info("retention purge", "what", what, "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
