@@ -1,0 +1,57 @@
+package route
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/chatd/chatd/internal/gateway"
+)
+
+// Headers the gateway reads to link a record to its chat.
+const (
+	chatIDHeader    = "X-Chatd-Chat-Id"
+	subchatIDHeader = "X-Chatd-Subchat-Id"
+)
+
+// transport sets a model's credential and, in gateway mode, the delegated
+// key id and chatd headers on every request, then hands it to base.
+type transport struct {
+	base http.RoundTripper
+	auth ProviderAuth
+	// keyID, when set, is the active chatd API key id put on the context
+	// for the gateway's in-process transport (gateway mode).
+	keyID     string
+	delegated bool // the credential is the user's own key (BYOK)
+	chatID    string
+	subchatID string
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if t.keyID != "" {
+		ctx = gateway.WithDelegatedKeyID(ctx, t.keyID)
+	}
+	// A RoundTripper must not change the caller's request.
+	r := req.Clone(ctx)
+	for k := range r.Header {
+		// Organisation headers and chatd headers can only come from the
+		// environment (OPENAI_ORG_ID, *_CUSTOM_HEADERS); never send them.
+		ck := http.CanonicalHeaderKey(k)
+		if strings.HasPrefix(ck, "X-Chatd-") || ck == "Openai-Organization" || ck == "Openai-Project" {
+			delete(r.Header, k)
+		}
+	}
+	t.auth.apply(r.Header)
+	if t.keyID != "" {
+		if t.delegated {
+			r.Header.Set(gateway.GovernanceHeader, gateway.DelegatedMarker)
+		}
+		if t.chatID != "" {
+			r.Header.Set(chatIDHeader, t.chatID)
+		}
+		if t.subchatID != "" {
+			r.Header.Set(subchatIDHeader, t.subchatID)
+		}
+	}
+	return t.base.RoundTrip(r)
+}
