@@ -34,6 +34,7 @@ type Store interface {
 	ProviderKeys
 	Interceptions
 	Settings
+	Chats
 
 	// Ping reports whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error

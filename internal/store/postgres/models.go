@@ -10,13 +10,13 @@ import (
 
 const modelCols = `id, provider_id, model, display_name, context_limit,
 	price_input, price_output, price_cache_read, price_cache_write,
-	enabled, is_default, created_at, updated_at`
+	enabled, is_default, use_responses_api, created_at, updated_at`
 
 func scanModel(row pgx.Row) (store.ModelConfig, error) {
 	var m store.ModelConfig
 	if err := row.Scan(&m.ID, &m.ProviderID, &m.Model, &m.DisplayName, &m.ContextLimit,
 		&m.Prices.Input, &m.Prices.Output, &m.Prices.CacheRead, &m.Prices.CacheWrite,
-		&m.Enabled, &m.IsDefault, &m.CreatedAt, &m.UpdatedAt); err != nil {
+		&m.Enabled, &m.IsDefault, &m.UseResponsesAPI, &m.CreatedAt, &m.UpdatedAt); err != nil {
 		return store.ModelConfig{}, err
 	}
 	m.CreatedAt = m.CreatedAt.UTC()
@@ -55,12 +55,12 @@ func (db *DB) CreateModel(ctx context.Context, m store.ModelConfig) (store.Model
 		out, err = scanModel(tx.QueryRow(ctx, `
 			INSERT INTO models (id, provider_id, model, display_name, context_limit,
 				price_input, price_output, price_cache_read, price_cache_write,
-				enabled, is_default, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, $12, now()))
+				enabled, is_default, use_responses_api, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, COALESCE($12, now()), COALESCE($13, $12, now()))
 			RETURNING `+modelCols,
 			id, m.ProviderID, m.Model, m.DisplayName, m.ContextLimit,
 			m.Prices.Input, m.Prices.Output, m.Prices.CacheRead, m.Prices.CacheWrite,
-			m.Enabled, m.IsDefault, nullTime(m.CreatedAt), nullTime(m.UpdatedAt)))
+			m.Enabled, m.IsDefault, nullTime(m.CreatedAt), nullTime(m.UpdatedAt), m.UseResponsesAPI))
 		return err
 	})
 	if err != nil {
@@ -127,12 +127,13 @@ func (db *DB) UpdateModel(ctx context.Context, id string, p store.ModelPatch) (s
 				price_cache_write = CASE WHEN $4::boolean THEN $8 ELSE price_cache_write END,
 				enabled = COALESCE($9, enabled),
 				is_default = COALESCE($10, is_default),
+				use_responses_api = COALESCE($11, use_responses_api),
 				updated_at = now()
 			WHERE id = $1
 			RETURNING `+modelCols,
 			id, p.DisplayName, p.ContextLimit, p.Prices != nil,
 			prices.Input, prices.Output, prices.CacheRead, prices.CacheWrite,
-			p.Enabled, p.IsDefault))
+			p.Enabled, p.IsDefault, p.UseResponsesAPI))
 		return err
 	})
 	if err != nil {

@@ -11,14 +11,14 @@ import (
 
 const modelColumns = `id, provider_id, model, display_name, context_limit,
 	price_input, price_output, price_cache_read, price_cache_write,
-	enabled, is_default, created_at, updated_at`
+	enabled, is_default, use_responses_api, created_at, updated_at`
 
 func scanModel(s rowScanner) (store.ModelConfig, error) {
 	var m store.ModelConfig
 	var in, out, cr, cw sql.NullFloat64
 	var created, updated int64
 	err := s.Scan(&m.ID, &m.ProviderID, &m.Model, &m.DisplayName, &m.ContextLimit,
-		&in, &out, &cr, &cw, &m.Enabled, &m.IsDefault, &created, &updated)
+		&in, &out, &cr, &cw, &m.Enabled, &m.IsDefault, &m.UseResponsesAPI, &created, &updated)
 	m.Prices = store.Prices{Input: fromNullFloat(in), Output: fromNullFloat(out), CacheRead: fromNullFloat(cr), CacheWrite: fromNullFloat(cw)}
 	m.CreatedAt = fromMicros(created)
 	m.UpdatedAt = fromMicros(updated)
@@ -61,10 +61,10 @@ func (db *DB) CreateModel(ctx context.Context, m store.ModelConfig) (store.Model
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.ID, m.ProviderID, m.Model, m.DisplayName, m.ContextLimit,
 			nullFloat(m.Prices.Input), nullFloat(m.Prices.Output), nullFloat(m.Prices.CacheRead), nullFloat(m.Prices.CacheWrite),
-			m.Enabled, m.IsDefault, m.CreatedAt.UnixMicro(), m.UpdatedAt.UnixMicro())
+			m.Enabled, m.IsDefault, m.UseResponsesAPI, m.CreatedAt.UnixMicro(), m.UpdatedAt.UnixMicro())
 		return err
 	})
 	if err != nil {
@@ -138,6 +138,10 @@ func (db *DB) UpdateModel(ctx context.Context, id string, p store.ModelPatch) (s
 	if p.IsDefault != nil {
 		sets = append(sets, "is_default = ?")
 		args = append(args, *p.IsDefault)
+	}
+	if p.UseResponsesAPI != nil {
+		sets = append(sets, "use_responses_api = ?")
+		args = append(args, *p.UseResponsesAPI)
 	}
 	args = append(args, id)
 	var out store.ModelConfig

@@ -29,7 +29,7 @@ func testModels(t *testing.T, fresh func(t *testing.T) store.Store) {
 		want := store.ModelConfig{
 			ProviderID: p.ID, Model: "gpt-5", DisplayName: "GPT-5", ContextLimit: 400_000,
 			Prices:  store.Prices{Input: ptr(0.0), Output: nil, CacheRead: ptr(1.25), CacheWrite: nil},
-			Enabled: true, IsDefault: true, CreatedAt: base, UpdatedAt: base.Add(time.Second),
+			Enabled: true, IsDefault: true, UseResponsesAPI: true, CreatedAt: base, UpdatedAt: base.Add(time.Second),
 		}
 		m, err := s.CreateModel(ctx, want)
 		noErr(t, "create", err)
@@ -122,11 +122,11 @@ func testModels(t *testing.T, fresh func(t *testing.T) store.Store) {
 		noErr(t, "create", err)
 		got, err := s.UpdateModel(ctx, m.ID, store.ModelPatch{
 			DisplayName: ptr("Five"), ContextLimit: ptr(int64(0)), Enabled: ptr(false),
-			Prices: &store.Prices{CacheRead: ptr(0.5), CacheWrite: ptr(0.0)},
+			Prices: &store.Prices{CacheRead: ptr(0.5), CacheWrite: ptr(0.0)}, UseResponsesAPI: ptr(true),
 		})
 		noErr(t, "patch", err)
 		want := m
-		want.DisplayName, want.ContextLimit, want.Enabled = "Five", 0, false
+		want.DisplayName, want.ContextLimit, want.Enabled, want.UseResponsesAPI = "Five", 0, false, true
 		want.Prices = store.Prices{CacheRead: ptr(0.5), CacheWrite: ptr(0.0)}
 		want.UpdatedAt = got.UpdatedAt
 		sameRecord(t, "patch", got, want)
@@ -142,6 +142,14 @@ func testModels(t *testing.T, fresh func(t *testing.T) store.Store) {
 		noErr(t, "patch name", err)
 		if got.Prices.Input != nil || *got.Prices.CacheRead != 0.5 || *got.Prices.CacheWrite != 0 {
 			t.Fatalf("prices after name patch = %+v", got.Prices)
+		}
+		if !got.UseResponsesAPI {
+			t.Fatal("use responses API lost by a patch without it")
+		}
+		got, err = s.UpdateModel(ctx, m.ID, store.ModelPatch{UseResponsesAPI: ptr(false)})
+		noErr(t, "patch responses API", err)
+		if got.UseResponsesAPI {
+			t.Fatal("use responses API still set after clearing it")
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
