@@ -34,6 +34,8 @@ type Store interface {
 	ProviderKeys
 	Interceptions
 	Settings
+	DebugRuns
+	UserSettings
 	Chats
 
 	// Ping reports whether the database answers; /readyz uses it.
