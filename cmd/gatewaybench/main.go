@@ -101,7 +101,7 @@ func run(latency time.Duration, n, conc int, dur time.Duration) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	au := auth.New(auth.Config{Store: db, Logger: log})
+	au := auth.New(auth.Config{Store: db, Logger: log, CacheTTL: time.Second})
 	gw, err := gateway.New(gateway.Config{Store: db, Auth: au, Keyring: kr, Logger: log, AllowBYOK: true, RecordContent: true, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		return err

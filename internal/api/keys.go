@@ -71,6 +71,7 @@ func (a *API) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.RevokeAPIKey(r.Context(), id, a.now().UTC()); err != nil {
 		return fmt.Errorf("revoke API key: %w", err)
 	}
+	a.auth.Forget(id)
 	a.log.Info("API key revoked", "user_id", p.User.ID, "api_key_id", id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -201,6 +201,8 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
+	// Suspension and role changes apply to the user's very next request.
+	a.auth.ForgetUser(u.ID)
 	a.log.Info("user updated", "user_id", u.ID, "role", string(u.Role), "suspended", u.Suspended,
 		"password_changed", p.PasswordHash != nil, "by", principal(r).User.ID)
 	writeJSON(w, http.StatusOK, viewUser(u))

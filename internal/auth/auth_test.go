@@ -155,3 +155,50 @@ func TestPassword(t *testing.T) {
 		t.Fatal("user without password accepted")
 	}
 }
+
+func TestCacheAndForget(t *testing.T) {
+	t.Parallel()
+	fs := &fakeStore{keys: map[string]store.APIKey{}, users: map[string]store.User{}, touched: map[string]time.Time{}}
+	fs.users["u1"] = store.User{ID: "u1", Role: store.RoleMember}
+	id, key, hash := NewKey()
+	fs.keys[id] = store.APIKey{ID: id, UserID: "u1", SecretHash: hash}
+	a := New(Config{Store: fs, CacheTTL: time.Hour})
+	ctx := context.Background()
+
+	if _, err := a.Authenticate(ctx, key.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	// The cache still checks the secret.
+	if _, err := a.Authenticate(ctx, id+"-wrong"); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("wrong secret with a cached key: %v", err)
+	}
+
+	now := time.Now()
+	fs.mu.Lock()
+	k := fs.keys[id]
+	k.RevokedAt = &now
+	fs.keys[id] = k
+	fs.mu.Unlock()
+	if _, err := a.Authenticate(ctx, key.Reveal()); err != nil {
+		t.Fatalf("within the cache lifetime the cached row is used: %v", err)
+	}
+	a.Forget(id)
+	if _, err := a.Authenticate(ctx, key.Reveal()); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("after Forget a revoked key: %v, want ErrInvalidKey", err)
+	}
+
+	id2, key2, hash2 := NewKey()
+	fs.mu.Lock()
+	fs.keys[id2] = store.APIKey{ID: id2, UserID: "u1", SecretHash: hash2}
+	fs.mu.Unlock()
+	if _, err := a.Authenticate(ctx, key2.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	fs.mu.Lock()
+	fs.users["u1"] = store.User{ID: "u1", Suspended: true}
+	fs.mu.Unlock()
+	a.ForgetUser("u1")
+	if _, err := a.Authenticate(ctx, key2.Reveal()); !errors.Is(err, ErrSuspended) {
+		t.Fatalf("after ForgetUser a suspended user: %v, want ErrSuspended", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
@@ -42,6 +43,23 @@ type Authenticator struct {
 	lastUsed sync.Map
 	// flushEvery is how often lastUsed is written to the store.
 	flushEvery time.Duration
+
+	// rows caches key and user rows by key id for cacheTTL, so a busy
+	// caller costs no database read per request; the secret is still
+	// checked against the cached hash every time. Forget and ForgetUser
+	// drop entries when this process changes a key or user, so a revoked
+	// key or suspended user is refused at once here, and within cacheTTL
+	// on other replicas.
+	rows     sync.Map // key id -> *cacheEntry
+	cacheTTL time.Duration
+	prune    atomic.Uint64
+}
+
+type cacheEntry struct {
+	key     store.APIKey
+	user    store.User
+	missing bool // no such key (or its user is gone)
+	expires time.Time
 }
 
 // Config configures an Authenticator.
@@ -53,11 +71,14 @@ type Config struct {
 	Now func() time.Time
 	// FlushInterval is how often last-used times are written; if zero, 15s.
 	FlushInterval time.Duration
+	// CacheTTL is how long key and user rows are reused without reading
+	// the store; if zero, nothing is cached.
+	CacheTTL time.Duration
 }
 
 // New returns an Authenticator.
 func New(c Config) *Authenticator {
-	a := &Authenticator{store: c.Store, log: c.Logger, now: c.Now, flushEvery: c.FlushInterval}
+	a := &Authenticator{store: c.Store, log: c.Logger, now: c.Now, flushEvery: c.FlushInterval, cacheTTL: c.CacheTTL}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -76,50 +97,109 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (Principal
 	if err != nil {
 		return Principal{}, ErrInvalidKey
 	}
-	k, err := a.store.GetAPIKey(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrInvalidKey
-	}
+	e, err := a.load(ctx, id)
 	if err != nil {
-		return Principal{}, fmt.Errorf("load API key: %w", err)
+		return Principal{}, err
 	}
-	if !secretMatches(sec, k.SecretHash) {
+	if !secretMatches(sec, e.key.SecretHash) {
 		return Principal{}, ErrInvalidKey
 	}
-	return a.finish(ctx, k)
+	return a.finish(e)
 }
 
 // AuthenticateKeyID authorises by key id alone, for callers inside the
 // process that already proved who they are (the chat daemon acting for
 // the key that started a turn). The key must still be live.
 func (a *Authenticator) AuthenticateKeyID(ctx context.Context, id string) (Principal, error) {
-	k, err := a.store.GetAPIKey(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrInvalidKey
-	}
+	e, err := a.load(ctx, id)
 	if err != nil {
-		return Principal{}, fmt.Errorf("load API key: %w", err)
+		return Principal{}, err
 	}
-	return a.finish(ctx, k)
+	return a.finish(e)
 }
 
-func (a *Authenticator) finish(ctx context.Context, k store.APIKey) (Principal, error) {
+// Forget drops the cached rows of a key, after it was revoked.
+func (a *Authenticator) Forget(keyID string) { a.rows.Delete(keyID) }
+
+// ForgetUser drops the cached rows of every key of a user, after the user
+// was suspended or changed.
+func (a *Authenticator) ForgetUser(userID string) {
+	a.rows.Range(func(k, v any) bool {
+		if v.(*cacheEntry).user.ID == userID || v.(*cacheEntry).key.UserID == userID {
+			a.rows.Delete(k)
+		}
+		return true
+	})
+}
+
+// load returns the key and user rows of id, from the cache when fresh.
+// A missing key or user is ErrInvalidKey.
+func (a *Authenticator) load(ctx context.Context, id string) (*cacheEntry, error) {
 	now := a.now()
+	if a.cacheTTL > 0 {
+		if v, ok := a.rows.Load(id); ok {
+			if e := v.(*cacheEntry); now.Before(e.expires) {
+				if e.missing {
+					return nil, ErrInvalidKey
+				}
+				return e, nil
+			}
+		}
+	}
+	e := &cacheEntry{expires: now.Add(a.cacheTTL)}
+	k, err := a.store.GetAPIKey(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e.missing = true
+	case err != nil:
+		return nil, fmt.Errorf("load API key: %w", err)
+	default:
+		e.key = k
+		u, err := a.store.GetUser(ctx, k.UserID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			e.missing = true
+		case err != nil:
+			return nil, fmt.Errorf("load user: %w", err)
+		default:
+			e.user = u
+		}
+	}
+	if a.cacheTTL > 0 {
+		a.rows.Store(id, e)
+		a.pruneCache(now)
+	}
+	if e.missing {
+		return nil, ErrInvalidKey
+	}
+	return e, nil
+}
+
+// pruneCache drops expired entries now and then, so a stream of unknown
+// key ids cannot grow the cache without bound.
+func (a *Authenticator) pruneCache(now time.Time) {
+	if a.prune.Add(1)%1024 != 0 {
+		return
+	}
+	a.rows.Range(func(k, v any) bool {
+		if !now.Before(v.(*cacheEntry).expires) {
+			a.rows.Delete(k)
+		}
+		return true
+	})
+}
+
+func (a *Authenticator) finish(e *cacheEntry) (Principal, error) {
+	now := a.now()
+	k := e.key
 	if k.RevokedAt != nil || (k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
 		return Principal{}, ErrInvalidKey
 	}
-	u, err := a.store.GetUser(ctx, k.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrInvalidKey
-	}
-	if err != nil {
-		return Principal{}, fmt.Errorf("load user: %w", err)
-	}
-	if u.Suspended {
+	if e.user.Suspended {
 		return Principal{}, ErrSuspended
 	}
 	a.lastUsed.Store(k.ID, now)
-	return Principal{User: u, Key: k}, nil
+	return Principal{User: e.user, Key: k}, nil
 }
 
 // Run writes last-used times every flush interval until ctx is done, then

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,7 +44,7 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request, keyID strin
 	var err error
 	if keyID != "" {
 		c.byok = gov == DelegatedMarker
-		p, err = g.cachedAuth(ctx, "id:"+keyID, func() (auth.Principal, error) { return g.auth.AuthenticateKeyID(ctx, keyID) })
+		p, err = g.auth.AuthenticateKeyID(ctx, keyID)
 	} else {
 		key := gov
 		c.byok = gov != ""
@@ -59,8 +58,7 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request, keyID strin
 			return c, errorf(http.StatusUnauthorized, kindAuthentication,
 				"missing chatd API key: send it as Authorization: Bearer, x-api-key or "+GovernanceHeader)
 		}
-		sum := sha256.Sum256([]byte(key))
-		p, err = g.cachedAuth(ctx, string(sum[:]), func() (auth.Principal, error) { return g.auth.Authenticate(ctx, key) })
+		p, err = g.auth.Authenticate(ctx, key)
 	}
 	switch {
 	case errors.Is(err, auth.ErrInvalidKey):
@@ -79,46 +77,6 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request, keyID strin
 		}
 	}
 	return c, nil
-}
-
-// authEntry is a cached authentication result, successful or not.
-type authEntry struct {
-	p       auth.Principal
-	err     error
-	expires time.Time
-}
-
-// cachedAuth memoises authentication for authTTL so that a busy client
-// costs no database reads per call. Keys are SHA-256 sums of presented
-// keys (never the keys) or "id:"+key id. A revoked key or a suspended user
-// is refused at most authTTL later. Load failures are not cached.
-func (g *Gateway) cachedAuth(ctx context.Context, k string, authenticate func() (auth.Principal, error)) (auth.Principal, error) {
-	now := time.Now()
-	if v, ok := g.auths.Load(k); ok {
-		if e := v.(*authEntry); now.Before(e.expires) {
-			return e.p, e.err
-		}
-	}
-	p, err := authenticate()
-	if err == nil || errors.Is(err, auth.ErrInvalidKey) || errors.Is(err, auth.ErrSuspended) {
-		g.auths.Store(k, &authEntry{p: p, err: err, expires: now.Add(authTTL)})
-		g.pruneAuths(now)
-	}
-	return p, err
-}
-
-// pruneAuths drops expired entries now and then, so that a stream of bad
-// keys cannot grow the cache without bound.
-func (g *Gateway) pruneAuths(now time.Time) {
-	if g.authPrune.Add(1)%1024 != 0 {
-		return
-	}
-	g.auths.Range(func(k, v any) bool {
-		if !now.Before(v.(*authEntry).expires) {
-			g.auths.Delete(k)
-		}
-		return true
-	})
 }
 
 // providerEntry is a cached provider row with its opened central key.

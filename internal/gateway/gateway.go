@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,11 +39,10 @@ const (
 	maxTapBody = 16 << 20
 )
 
-// Cache lifetimes. Short, so that a revoked key, a disabled provider or a
+// Cache lifetimes. Short, so that a disabled provider or a
 // new price takes effect within seconds without a lock on the hot path.
 const (
 	providerTTL = time.Second
-	authTTL     = time.Second
 	modelTTL    = 10 * time.Second
 )
 
@@ -88,8 +86,6 @@ type Gateway struct {
 	now           func() time.Time
 	metrics       *metrics
 
-	auths     sync.Map // sha256(key) or "id:"+key id -> *authEntry
-	authPrune atomic.Uint64
 	providers sync.Map // name -> *providerEntry
 	models    sync.Map // providerID + "\x00" + model -> *modelEntry
 

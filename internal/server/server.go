@@ -104,7 +104,7 @@ func Run(ctx context.Context, c Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	authn := auth.New(auth.Config{Store: st, Logger: log})
+	authn := auth.New(auth.Config{Store: st, Logger: log, CacheTTL: time.Second})
 	gw, err := gateway.New(gateway.Config{
 		Store:         st,
 		Auth:          authn,
