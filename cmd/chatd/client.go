@@ -61,6 +61,7 @@ func (c *cli) commands() []*cobra.Command {
 		c.modelsCmd(),
 		c.providerKeysCmd(),
 		c.usageCmd(),
+		c.chatCmd(),
 	}
 	for _, cmd := range cmds {
 		// The root belongs to main.go; each client command carries the

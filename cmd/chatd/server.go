@@ -24,6 +24,7 @@ func newServerCmd() *cobra.Command {
 		logLevel      string
 		retentionDays int
 		showVersion   bool
+		gatewayRoute  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -51,6 +52,7 @@ with SQLite and neither given, a key file is created in the data directory.`,
 				return errors.New("--gateway-retention-days must be 0 (keep forever) or more")
 			}
 			c.GatewayRetention = time.Duration(retentionDays) * 24 * time.Hour
+			c.DirectRouting = !gatewayRoute
 			c.SecretKey = secret.New(os.Getenv("CHATD_SECRET_KEY"))
 			c.Logger = log
 			c.Out = cmd.OutOrStdout()
@@ -71,6 +73,12 @@ with SQLite and neither given, a key file is created in the data directory.`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&showVersion, "version", false, "print the version and the database schema version, then exit")
+	f.IntVar(&c.ChatWorkers, "chat-workers", 8, "chat turns this replica runs at once")
+	// Deployment options kept out of --help on purpose.
+	f.BoolVar(&gatewayRoute, "ai-gateway-routing", true, "send the chat daemon's model calls through the in-process gateway")
+	f.DurationVar(&c.DevLatency, "dev-latency", 0, "pause before each streamed delta of the fake dev provider")
+	_ = f.MarkHidden("ai-gateway-routing")
+	_ = f.MarkHidden("dev-latency")
 	return cmd
 }
 

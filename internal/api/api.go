@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/auth"
+	"github.com/chatd/chatd/internal/chat"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
 )
@@ -33,6 +35,11 @@ type Config struct {
 	AllowBYOK bool
 	// Now; if nil, time.Now.
 	Now func() time.Time
+	// Chats runs chats. If nil, every /chats endpoint answers 503.
+	Chats *chat.Service
+	// StreamHeartbeat is how long a chat stream stays silent before a
+	// heartbeat comment is sent; if zero, 15s.
+	StreamHeartbeat time.Duration
 }
 
 // API is the HTTP handler for paths under /api/v1/.
@@ -46,6 +53,9 @@ type API struct {
 	allowBYOK bool
 	now       func() time.Time
 	mux       *http.ServeMux
+
+	chats           *chat.Service
+	streamHeartbeat time.Duration
 }
 
 // New returns an API.
@@ -58,6 +68,9 @@ func New(c Config) *API {
 		allowBYOK: c.AllowBYOK,
 		now:       c.Now,
 		mux:       http.NewServeMux(),
+
+		chats:           c.Chats,
+		streamHeartbeat: cmp.Or(c.StreamHeartbeat, defaultStreamHeartbeat),
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -104,6 +117,7 @@ func (a *API) handle(pattern string, who access, h handlerFunc) {
 func (a *API) routes() {
 	p := Prefix
 	a.handle("POST "+p+"/auth/login", public, a.login)
+	a.sessionRoutes()
 	a.handle("GET "+p+"/me", anyUser, a.me)
 
 	a.handle("GET "+p+"/users", adminOnly, a.listUsers)
@@ -134,6 +148,8 @@ func (a *API) routes() {
 	a.handle("GET "+p+"/gateway/interceptions", anyUser, a.listInterceptions)
 	a.handle("GET "+p+"/gateway/interceptions/{id}", anyUser, a.getInterception)
 	a.handle("GET "+p+"/gateway/usage", anyUser, a.usage)
+
+	a.chatRoutes()
 }
 
 // ServeHTTP implements http.Handler. Unknown paths and wrong methods get
@@ -212,9 +228,9 @@ func Authenticated(a *auth.Authenticator, next http.Handler) http.Handler {
 
 func (a *API) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := bearer(r)
-		if !ok {
-			a.writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "missing API key: send Authorization: Bearer <key>"})
+		key, err := a.requestKey(r)
+		if err != nil {
+			a.writeError(w, r, err)
 			return
 		}
 		p, err := a.auth.Authenticate(r.Context(), key)

@@ -30,13 +30,13 @@ var devModels = []struct {
 	{"dev-anthropic", string(store.ProviderAnthropic), "fake-echo", "FAKE echo model (built-in dev provider, Anthropic API)"},
 }
 
-func startDevProvider(ctx context.Context, st store.Store, kr *secret.Keyring, log *slog.Logger) (*devProvider, error) {
+func startDevProvider(ctx context.Context, st store.Store, kr *secret.Keyring, log *slog.Logger, latency time.Duration) (*devProvider, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for dev provider: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
-	d := &devProvider{ln: ln, srv: &http.Server{Handler: llmtest.NewDev(llmtest.DevConfig{}), ReadHeaderTimeout: 10 * time.Second}}
+	d := &devProvider{ln: ln, srv: &http.Server{Handler: llmtest.NewDev(llmtest.DevConfig{Latency: latency}), ReadHeaderTimeout: 10 * time.Second}}
 
 	// A fake central key, so the gateway's central-key path is exercised
 	// exactly as in production.

@@ -22,7 +22,9 @@ import (
 
 	"github.com/chatd/chatd/internal/api"
 	"github.com/chatd/chatd/internal/auth"
+	"github.com/chatd/chatd/internal/chat"
 	"github.com/chatd/chatd/internal/gateway"
+	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/postgres"
@@ -48,6 +50,10 @@ type Config struct {
 	SecretKeyFile string
 	// Dev runs the built-in fake LLM provider and registers it.
 	Dev bool
+	// DevLatency slows the fake provider: a pause before each streamed
+	// delta (for trying queueing and interrupts by hand, and browser
+	// tests). Zero: none.
+	DevLatency time.Duration
 	// FirstAdminUsername names the admin created on an empty database; if
 	// empty, "admin".
 	FirstAdminUsername string
@@ -64,6 +70,12 @@ type Config struct {
 	GatewayRetention time.Duration
 	// ShutdownTimeout bounds graceful shutdown; if zero, 30s.
 	ShutdownTimeout time.Duration
+	// DirectRouting makes the chat daemon call providers directly instead
+	// of through the in-process gateway (a deployment option).
+	DirectRouting bool
+	// ChatWorkers is how many chat turns this replica runs at once; if
+	// zero, 8.
+	ChatWorkers int
 
 	// Logger receives structured logs; if nil, slog.Default().
 	Logger *slog.Logger
@@ -117,12 +129,31 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("start gateway: %w", err)
 	}
+	router := route.New(route.Config{
+		Store:     st,
+		Keyring:   keyring,
+		Gateway:   gw,
+		Direct:    c.DirectRouting,
+		AllowBYOK: c.AllowBYOK,
+		Logger:    log.With("component", "route"),
+	})
+	chats, err := chat.New(chat.Config{
+		Store:   st,
+		Chats:   st,
+		Router:  router,
+		Logger:  log.With("component", "chat"),
+		Workers: c.ChatWorkers,
+	})
+	if err != nil {
+		return fmt.Errorf("start chat daemon: %w", err)
+	}
 	apiHandler := api.New(api.Config{
 		Store:     st,
 		Auth:      authn,
 		Keyring:   keyring,
 		Logger:    log.With("component", "api"),
 		AllowBYOK: c.AllowBYOK,
+		Chats:     chats,
 	})
 
 	ln, err := net.Listen("tcp", c.Listen)
@@ -139,11 +170,13 @@ func Run(ctx context.Context, c Config) error {
 
 	var dev *devProvider
 	if c.Dev {
-		dev, err = startDevProvider(ctx, st, keyring, log)
+		dev, err = startDevProvider(ctx, st, keyring, log, c.DevLatency)
 		if err != nil {
 			return err
 		}
-		wg.Go(func() { dev.serve(log) })
+		devDone := make(chan struct{})
+		go func() { defer close(devDone); dev.serve(log) }()
+		defer func() { dev.close(); <-devDone }()
 	}
 
 	admin, err := ensureFirstAdmin(ctx, st, c.FirstAdminUsername, c.FirstAdminKeyFile)
@@ -185,6 +218,13 @@ func Run(ctx context.Context, c Config) error {
 	}
 
 	wg.Go(func() { authn.Run(bg) })
+	// The chat daemon stops with bg, after the HTTP server has drained, and
+	// releases the chats it holds so another replica takes them over.
+	wg.Go(func() {
+		if err := chats.Run(bg); err != nil {
+			log.Error("chat daemon stopped", "err", err)
+		}
+	})
 	if c.GatewayRetention > 0 {
 		wg.Go(func() {
 			purgeLoop(bg, log, "gateway interceptions", time.Hour, func(ctx context.Context) (int64, error) {
@@ -216,14 +256,14 @@ func Run(ctx context.Context, c Config) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown http server", "err", err)
 	}
+	// Workers stop first: their last model calls and commits still need
+	// the gateway, the dev provider and the store.
+	stopBG()
+	wg.Wait()
 	if err := gw.Close(sctx); err != nil {
 		log.Warn("flush gateway records", "err", err)
 	}
-	if dev != nil {
-		dev.close()
-	}
-	stopBG()
-	wg.Wait()
+
 	log.Info("stopped")
 	return nil
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/api"
+	"github.com/chatd/chatd/internal/auth"
+	"github.com/chatd/chatd/internal/chat"
+	"github.com/chatd/chatd/internal/gateway"
+	"github.com/chatd/chatd/internal/llmtest"
+	"github.com/chatd/chatd/internal/route"
+	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/sqlite"
+)
+
+// newChatServer is the real API with a running chat daemon whose default
+// model is the dev fake behind the real gateway. It returns the server URL
+// and a member's API key.
+func newChatServer(t *testing.T) (string, string) {
+	t.Helper()
+	ctx := t.Context()
+	log := slog.New(slog.DiscardHandler)
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "chatd.db"), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	kr, err := secret.NewKeyring(bytes.Repeat([]byte{7}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	au := auth.New(auth.Config{Store: db, Logger: log})
+	up := httptest.NewServer(llmtest.NewDev(llmtest.DevConfig{}))
+	t.Cleanup(up.Close)
+	gw, err := gateway.New(gateway.Config{Store: db, Auth: au, Keyring: kr, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = gw.Close(cctx)
+	})
+	sealed, err := kr.Seal(secret.New("sk-central"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.CreateProvider(ctx, store.Provider{Name: "fake", Type: store.ProviderOpenAI, BaseURL: up.URL + "/v1", Enabled: true, APIKeyCipher: sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateModel(ctx, store.ModelConfig{ProviderID: p.ID, Model: llmtest.DevModelID, Enabled: true, IsDefault: true}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := chat.New(chat.Config{Store: db, Chats: db, Router: route.New(route.Config{Store: db, Keyring: kr, Gateway: gw, Logger: log}), Logger: log, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		_ = svc.Run(runCtx)
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-ran
+	})
+	srv := httptest.NewServer(api.New(api.Config{Store: db, Auth: au, Keyring: kr, Logger: log, Chats: svc}))
+	t.Cleanup(srv.Close)
+
+	u, err := db.CreateUser(ctx, store.User{Username: "alice", Role: store.RoleMember})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, key, hash := auth.NewKey()
+	if _, err := db.CreateAPIKey(ctx, store.APIKey{ID: id, UserID: u.ID, Name: "cli", Kind: store.APIKeyKindAPI, SecretHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL, key.Reveal()
+}
+
+func TestChatCommand(t *testing.T) {
+	t.Parallel()
+	url, key := newChatServer(t)
+	env := map[string]string{"CHATD_URL": url, "CHATD_API_KEY": key, "CHATD_CONFIG_DIR": t.TempDir()}
+
+	out, errOut, err := execCLI(t, env, "", "chat", "hello from the terminal")
+	if err != nil {
+		t.Fatalf("chatd chat: %v\nstderr: %s", err, errOut)
+	}
+	if !strings.Contains(out, "hello from the terminal") {
+		t.Fatalf("answer = %q, want the fake's echo", out)
+	}
+	id, ok := strings.CutPrefix(strings.SplitN(errOut, "\n", 2)[0], "chat ")
+	if !ok || id == "" {
+		t.Fatalf("stderr = %q, want the chat id first", errOut)
+	}
+
+	// The answer is printed once, not once live and again committed.
+	if n := strings.Count(out, "hello from the terminal"); n != 1 {
+		t.Fatalf("answer printed %d times: %q", n, out)
+	}
+
+	out = mustCLI(t, env, "", "chat", "send", id, "second question")
+	if !strings.Contains(out, "second question") || strings.Contains(out, "hello from the terminal") {
+		t.Fatalf("send printed %q", out)
+	}
+
+	out = mustCLI(t, env, "", "chat", "ls")
+	if !strings.Contains(out, id) || !strings.Contains(out, "waiting") {
+		t.Fatalf("ls = %q", out)
+	}
+	out = mustCLI(t, env, "", "chat", "show", id)
+	for _, want := range []string{"hello from the terminal", "second question", "Status:", "waiting"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("show lacks %q:\n%s", want, out)
+		}
+	}
+	out = mustCLI(t, env, "", "chat", "watch", id, "--until-idle")
+	if !strings.Contains(out, "> hello from the terminal") || !strings.Contains(out, "> second question") {
+		t.Fatalf("watch = %q", out)
+	}
+
+	_, _, err = execCLI(t, env, "", "chat", "interrupt", id)
+	if err == nil || !strings.Contains(err.Error(), "no turn is running") {
+		t.Fatalf("interrupt idle chat: %v", err)
+	}
+	_, _, err = execCLI(t, env, "", "chat", "show", "nope")
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("show unknown: %v", err)
+	}
+
+	out = mustCLI(t, env, "", "chat", "ls", "--archived", "--json")
+	if got := decodeJSON[map[string][]map[string]any](t, out); len(got["chats"]) != 0 {
+		t.Fatalf("archived = %v", got)
+	}
+}

@@ -1,0 +1,191 @@
+// Package chat is the chat daemon core: it runs chat turns server-side on
+// leased workers, streams their parts to watchers and drives every state
+// transition through the store.
+package chat
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/internal/route"
+	"github.com/chatd/chatd/internal/store"
+)
+
+// ErrInvalid marks input that can never be valid (an empty message, an
+// unknown tool); the API answers 400. It wraps store.ErrInvalid so either
+// test matches.
+var ErrInvalid = fmt.Errorf("chat: %w", store.ErrInvalid)
+
+// Defaults of Config.
+const (
+	defaultWorkers       = 8
+	defaultLease         = 30 * time.Second
+	defaultPollInterval  = time.Second
+	defaultMaxSteps      = 25
+	defaultRetryAttempts = 6
+	defaultRetryBase     = time.Second
+	defaultRetryMax      = 60 * time.Second
+	defaultActionTimeout = 5 * time.Minute
+	heartbeatInterval    = 15 * time.Second
+	maxTitleLen          = 80
+)
+
+// Config configures a Service.
+type Config struct {
+	// Store holds model configs and the rest of chatd's data. Required.
+	Store store.Store
+	// Chats performs chat transitions. Required; the sqlite and postgres
+	// *DB implement both Store and Chats.
+	Chats store.Chats
+	// Router builds every model. Required.
+	Router *route.Router
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// WorkerID names this replica's workers in leases. If empty,
+	// hostname-pid-random.
+	WorkerID string
+	// Workers is how many turns run at once. If zero, 8.
+	Workers int
+	// Lease is how long a worker's claim on a chat lasts without a
+	// heartbeat (sent every Lease/3). If zero, 30s.
+	Lease time.Duration
+	// PollInterval is how often idle workers look for runnable chats when
+	// nothing woke them (work created by other replicas). If zero, 1s.
+	PollInterval time.Duration
+	// MaxSteps caps the model calls of one turn. If zero, 25.
+	MaxSteps int
+	// RetryAttempts caps retries of a failing model call. If zero, 6.
+	RetryAttempts int
+	// RetryBase is the first retry's backoff, doubled on each attempt. If
+	// zero, 1s.
+	RetryBase time.Duration
+	// RetryMax caps the backoff. If zero, 60s.
+	RetryMax time.Duration
+	// ActionTimeout is how long a chat waits for client tool results. If
+	// zero, 5m.
+	ActionTimeout time.Duration
+	// TitleModelID is the model config for titles. If empty, the chat's.
+	TitleModelID string
+	// Now; if nil, time.Now.
+	Now func() time.Time
+	// Tools are the server-side tools offered to the model. If nil, the
+	// built-in current_time tool alone.
+	Tools []Tool
+
+	// heartbeat is the watcher heartbeat period; zero: 15s.
+	heartbeat time.Duration
+	// sweepInterval is how often expired requires_action waits are
+	// cancelled; zero: 1s.
+	sweepInterval time.Duration
+}
+
+// Service runs chats. It is safe for concurrent use.
+type Service struct {
+	store  store.Store
+	chats  store.Chats
+	router *route.Router
+	log    *slog.Logger
+	cfg    Config
+	now    func() time.Time
+	tools  map[string]Tool
+	hub    *hub
+
+	wake  chan struct{}
+	sweep chan struct{} // asks the sweeper to run now (tests)
+
+	bg       sync.WaitGroup // title generations
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc // guarded by mu: chat id -> turn cancel
+	titling map[string]bool                    // guarded by mu: chats whose title is being generated
+}
+
+// New returns a Service; call Run to start its workers.
+func New(c Config) (*Service, error) {
+	if c.Store == nil || c.Chats == nil || c.Router == nil {
+		return nil, errors.New("new chat service: Store, Chats and Router are required")
+	}
+	c.Workers = cmp.Or(c.Workers, defaultWorkers)
+	c.Lease = cmp.Or(c.Lease, defaultLease)
+	c.PollInterval = cmp.Or(c.PollInterval, defaultPollInterval)
+	c.MaxSteps = cmp.Or(c.MaxSteps, defaultMaxSteps)
+	c.RetryAttempts = cmp.Or(c.RetryAttempts, defaultRetryAttempts)
+	c.RetryBase = cmp.Or(c.RetryBase, defaultRetryBase)
+	c.RetryMax = cmp.Or(c.RetryMax, defaultRetryMax)
+	c.ActionTimeout = cmp.Or(c.ActionTimeout, defaultActionTimeout)
+	c.heartbeat = cmp.Or(c.heartbeat, heartbeatInterval)
+	c.sweepInterval = cmp.Or(c.sweepInterval, time.Second)
+	if c.WorkerID == "" {
+		c.WorkerID = defaultWorkerID()
+	}
+	tools := c.Tools
+	if tools == nil {
+		tools = []Tool{CurrentTime{Now: c.Now}}
+	}
+	s := &Service{
+		store:   c.Store,
+		chats:   c.Chats,
+		router:  c.Router,
+		log:     cmp.Or(c.Logger, slog.Default()),
+		cfg:     c,
+		now:     c.Now,
+		tools:   make(map[string]Tool, len(tools)),
+		wake:    make(chan struct{}, 1),
+		sweep:   make(chan struct{}, 1),
+		running: make(map[string]context.CancelCauseFunc),
+		titling: make(map[string]bool),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, t := range tools {
+		s.tools[t.Name()] = t
+	}
+	s.hub = newHub(s.cfg.heartbeat)
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+func defaultWorkerID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", cmp.Or(host, "chatd"), os.Getpid(), hex.EncodeToString(b))
+}
+
+// Run runs the workers and the requires_action deadline sweeper until ctx
+// ends, then releases the chats its workers hold and waits for background
+// title generations.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i := range s.cfg.Workers {
+		id := fmt.Sprintf("%s/%d", s.cfg.WorkerID, i)
+		wg.Go(func() { s.work(ctx, id) })
+	}
+	wg.Go(func() { s.sweeper(ctx) })
+	wg.Wait()
+	// Under mu, so that no title generation starts once Wait may run.
+	s.mu.Lock()
+	s.bgCancel()
+	s.mu.Unlock()
+	s.bg.Wait()
+	return nil
+}
+
+// wakeWorkers nudges an idle worker to look for runnable chats.
+func (s *Service) wakeWorkers() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,268 @@
+package chat
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// cursor is what a watcher has seen: the chat snapshot version (V), the
+// snapshot version of the queue (Q), the highest committed message seq (S)
+// and the last live part (P). An event ID is the watcher's cursor right
+// after the event, so IDs only grow and resuming from one skips exactly
+// what was delivered.
+type cursor struct{ V, Q, S, P int64 }
+
+func (c cursor) String() string { return fmt.Sprintf("%d.%d.%d.%d", c.V, c.Q, c.S, c.P) }
+
+func parseCursor(id string) (cursor, error) {
+	if id == "" {
+		return cursor{}, nil
+	}
+	f := strings.Split(id, ".")
+	if len(f) != 4 {
+		return cursor{}, fmt.Errorf("%w: malformed event id %q", ErrInvalid, id)
+	}
+	var n [4]int64
+	for i, s := range f {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			return cursor{}, fmt.Errorf("%w: malformed event id %q", ErrInvalid, id)
+		}
+		n[i] = v
+	}
+	return cursor{V: n[0], Q: n[1], S: n[2], P: n[3]}, nil
+}
+
+// hubEvent is an event as published, before a watcher's cursor filters it.
+// v is the snapshot version of chat and queue events, s the seq of a
+// message or the base seq of a part's step, p a part's number.
+type hubEvent struct {
+	typ   EventType
+	v     int64
+	s     int64
+	p     int64
+	chat  *ChatView
+	msg   *MessageView
+	queue []QueuedView
+	part  *PartDelta
+}
+
+// admit reports whether ev is news to a watcher at c, and advances c.
+func (c *cursor) admit(ev hubEvent) bool {
+	switch ev.typ {
+	case EventChat:
+		if ev.v <= c.V {
+			return false
+		}
+		c.V = ev.v
+	case EventQueue:
+		if ev.v <= c.Q {
+			return false
+		}
+		c.Q = ev.v
+	case EventMessage:
+		if ev.s <= c.S {
+			return false
+		}
+		c.S = ev.s
+	case EventPart:
+		// A part of a step whose message the watcher already has is stale.
+		if ev.p <= c.P || ev.s < c.S {
+			return false
+		}
+		c.P = ev.p
+	default:
+		return true
+	}
+	return true
+}
+
+// subBuffer bounds how far a watcher may fall behind before it is dropped.
+const subBuffer = 1024
+
+type subscriber struct {
+	in chan hubEvent // closed by the hub when the watcher is dropped
+}
+
+// chatState is the hub's per-chat fan-out and the live parts of the step in
+// progress.
+type chatState struct {
+	syncMu  sync.Mutex // serialises publishing from the database
+	syncing int        // guarded by hub.mu
+
+	subs   map[*subscriber]struct{} // guarded by hub.mu
+	live   []hubEvent               // guarded by hub.mu
+	active bool                     // guarded by hub.mu: a step runs here
+	v, s   int64                    // guarded by hub.mu: highest published
+	base   int64                    // guarded by hub.mu: seq the step in progress builds on
+	p      int64                    // guarded by hub.mu: last part number
+}
+
+// hub fans chat events out to watchers in process. It never blocks on a
+// watcher: one that falls behind is dropped and reconnects.
+type hub struct {
+	heartbeat time.Duration
+
+	mu    sync.Mutex
+	chats map[string]*chatState // guarded by mu
+}
+
+func newHub(heartbeat time.Duration) *hub {
+	return &hub{heartbeat: heartbeat, chats: make(map[string]*chatState)}
+}
+
+// state returns the chat's state, creating it; h.mu must be held. Part
+// numbers start from the clock so that they keep growing when a state is
+// dropped and created again, or the process restarts.
+func (h *hub) state(chatID string) *chatState {
+	st := h.chats[chatID]
+	if st == nil {
+		st = &chatState{subs: make(map[*subscriber]struct{}), p: time.Now().UnixMicro()}
+		h.chats[chatID] = st
+	}
+	return st
+}
+
+// gc drops an idle state; h.mu must be held.
+func (h *hub) gc(chatID string, st *chatState) {
+	if len(st.subs) == 0 && !st.active && st.syncing == 0 && h.chats[chatID] == st {
+		delete(h.chats, chatID)
+	}
+}
+
+func (h *hub) fanout(st *chatState, ev hubEvent) {
+	for sub := range st.subs {
+		select {
+		case sub.in <- ev:
+		default:
+			delete(st.subs, sub)
+			close(sub.in)
+		}
+	}
+}
+
+// subscribe registers a watcher and returns it with the live parts so far.
+func (h *hub) subscribe(chatID string) (*subscriber, []hubEvent) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.state(chatID)
+	sub := &subscriber{in: make(chan hubEvent, subBuffer)}
+	st.subs[sub] = struct{}{}
+	return sub, append([]hubEvent(nil), st.live...)
+}
+
+func (h *hub) unsubscribe(chatID string, sub *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.chats[chatID]
+	if st == nil {
+		return
+	}
+	if _, ok := st.subs[sub]; ok {
+		delete(st.subs, sub)
+		close(sub.in)
+	}
+	h.gc(chatID, st)
+}
+
+// closeChat drops every watcher of a deleted chat.
+func (h *hub) closeChat(chatID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.chats[chatID]
+	if st == nil {
+		return
+	}
+	for sub := range st.subs {
+		delete(st.subs, sub)
+		close(sub.in)
+	}
+	st.live = nil
+	h.gc(chatID, st)
+}
+
+// beginStep starts a step whose history ends at baseSeq.
+func (h *hub) beginStep(chatID string, baseSeq int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.state(chatID)
+	st.base = baseSeq
+	st.live = nil
+	st.active = true
+}
+
+// endStep forgets the live parts of a step that was committed or dropped.
+func (h *hub) endStep(chatID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.chats[chatID]
+	if st == nil {
+		return
+	}
+	st.live = nil
+	st.active = false
+	h.gc(chatID, st)
+}
+
+// part publishes a live delta of the step in progress. A restart drops the
+// deltas before it.
+func (h *hub) part(chatID string, d PartDelta) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.state(chatID)
+	if d.Kind == PartRestart {
+		st.live = nil
+	}
+	st.p++
+	ev := hubEvent{typ: EventPart, v: st.v, s: st.base, p: st.p, part: &d}
+	st.live = append(st.live, ev)
+	h.fanout(st, ev)
+}
+
+// startSync reports whether anyone watches the chat, and marks a sync as
+// running so the state stays.
+func (h *hub) startSync(chatID string) (*chatState, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.state(chatID)
+	st.syncing++
+	return st, len(st.subs) > 0
+}
+
+func (h *hub) endSync(chatID string, st *chatState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st.syncing--
+	h.gc(chatID, st)
+}
+
+// lastSeq is the highest message seq published.
+func (h *hub) lastSeq(st *chatState) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return st.s
+}
+
+func (h *hub) publishMessage(st *chatState, m MessageView) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m.Seq <= st.s {
+		return
+	}
+	st.s = m.Seq
+	h.fanout(st, hubEvent{typ: EventMessage, s: m.Seq, msg: &m})
+}
+
+func (h *hub) publishChat(st *chatState, c ChatView, q []QueuedView) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.SnapshotVersion <= st.v {
+		return
+	}
+	st.v = c.SnapshotVersion
+	h.fanout(st, hubEvent{typ: EventChat, v: c.SnapshotVersion, chat: &c})
+	h.fanout(st, hubEvent{typ: EventQueue, v: c.SnapshotVersion, queue: q})
+}

@@ -1,0 +1,171 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+
+	"charm.land/fantasy"
+
+	"github.com/chatd/chatd/internal/store"
+)
+
+// summaryPrefix introduces a compaction summary in the prompt.
+const summaryPrefix = "Summary of the conversation so far:\n\n"
+
+// buildPrompt turns a chat's visible history into a prompt. A summary
+// message replaces everything before it. A tool call left without a result
+// (a crash between commits) gets an error result, since providers refuse
+// a dangling call.
+func buildPrompt(history []store.Message) fantasy.Prompt {
+	start := 0
+	for i, m := range history {
+		if m.Role == store.RoleSummary {
+			start = i
+		}
+	}
+	answered := map[string]bool{}
+	for _, m := range history[start:] {
+		for _, p := range m.Parts {
+			if p.Type == store.PartToolResult {
+				answered[p.ToolCallID] = true
+			}
+		}
+	}
+	var prompt fantasy.Prompt
+	for _, m := range history[start:] {
+		switch m.Role {
+		case store.RoleSummary:
+			prompt = append(prompt, fantasy.NewSystemMessage(summaryPrefix+textOf(m.Parts)))
+		case store.RoleUser:
+			var parts []fantasy.MessagePart
+			for _, p := range m.Parts {
+				if p.Type == store.PartText {
+					parts = append(parts, fantasy.TextPart{Text: p.Text})
+				}
+			}
+			if len(parts) > 0 {
+				prompt = append(prompt, fantasy.Message{Role: fantasy.MessageRoleUser, Content: parts})
+			}
+		case store.RoleAssistant:
+			var parts []fantasy.MessagePart
+			var missing []fantasy.MessagePart
+			for _, p := range m.Parts {
+				switch p.Type {
+				case store.PartText:
+					if p.Text != "" {
+						parts = append(parts, fantasy.TextPart{Text: p.Text, ProviderOptions: decodeMetadata(p.ProviderMetadata)})
+					}
+				case store.PartReasoning:
+					parts = append(parts, fantasy.ReasoningPart{Text: p.Text, ProviderOptions: decodeMetadata(p.ProviderMetadata)})
+				case store.PartToolCall:
+					parts = append(parts, fantasy.ToolCallPart{
+						ToolCallID:      p.ToolCallID,
+						ToolName:        p.ToolName,
+						Input:           cmpInput(p.Input),
+						ProviderOptions: decodeMetadata(p.ProviderMetadata),
+					})
+					if !answered[p.ToolCallID] {
+						missing = append(missing, fantasy.ToolResultPart{
+							ToolCallID: p.ToolCallID,
+							Output:     fantasy.ToolResultOutputContentError{Error: errors.New("the tool call was abandoned")},
+						})
+					}
+				}
+			}
+			if len(parts) > 0 {
+				prompt = append(prompt, fantasy.Message{Role: fantasy.MessageRoleAssistant, Content: parts})
+			}
+			if len(missing) > 0 {
+				prompt = append(prompt, fantasy.Message{Role: fantasy.MessageRoleTool, Content: missing})
+			}
+		case store.RoleTool:
+			var parts []fantasy.MessagePart
+			for _, p := range m.Parts {
+				if p.Type != store.PartToolResult {
+					continue
+				}
+				var out fantasy.ToolResultOutputContent = fantasy.ToolResultOutputContentText{Text: p.Output}
+				if p.IsError {
+					out = fantasy.ToolResultOutputContentError{Error: errors.New(p.Output)}
+				}
+				parts = append(parts, fantasy.ToolResultPart{ToolCallID: p.ToolCallID, Output: out})
+			}
+			if len(parts) > 0 {
+				prompt = append(prompt, fantasy.Message{Role: fantasy.MessageRoleTool, Content: parts})
+			}
+		}
+	}
+	return prompt
+}
+
+// cmpInput gives a tool call with no arguments an empty object, which
+// every provider accepts.
+func cmpInput(s string) string {
+	if s == "" {
+		return "{}"
+	}
+	return s
+}
+
+func textOf(parts []store.Part) string {
+	var s string
+	for _, p := range parts {
+		if p.Type == store.PartText {
+			s += p.Text
+		}
+	}
+	return s
+}
+
+// encodeMetadata keeps provider metadata (reasoning signatures) as JSON;
+// each value carries its registered type so decodeMetadata restores it.
+func encodeMetadata(md fantasy.ProviderMetadata) json.RawMessage {
+	if len(md) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(md)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func decodeMetadata(raw json.RawMessage) fantasy.ProviderOptions {
+	if len(raw) == 0 {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil
+	}
+	md, err := fantasy.UnmarshalProviderMetadata(m)
+	if err != nil {
+		return nil
+	}
+	return fantasy.ProviderOptions(md)
+}
+
+var emptySchema = map[string]any{"type": "object", "properties": map[string]any{}}
+
+func schemaMap(raw json.RawMessage) map[string]any {
+	if len(raw) == 0 {
+		return emptySchema
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return emptySchema
+	}
+	return m
+}
+
+// callTools lists the server tools and the chat's client tools.
+func (s *Service) callTools(c store.Chat) []fantasy.Tool {
+	var out []fantasy.Tool
+	for _, t := range s.sortedTools() {
+		out = append(out, fantasy.FunctionTool{Name: t.Name(), Description: t.Description(), InputSchema: schemaMap(t.Schema())})
+	}
+	for _, t := range c.ClientTools {
+		out = append(out, fantasy.FunctionTool{Name: t.Name, Description: t.Description, InputSchema: schemaMap(t.InputSchema)})
+	}
+	return out
+}

@@ -1,0 +1,471 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"charm.land/fantasy"
+
+	"github.com/chatd/chatd/internal/route"
+	"github.com/chatd/chatd/internal/store"
+)
+
+// turn is one run of a chat's agent loop by a worker that holds its lease.
+type turn struct {
+	s   *Service
+	log *slog.Logger
+	wid string
+	c   store.Chat
+	// ctx carries the worker's life: store transitions use it, so an
+	// interrupt can still commit the partial answer.
+	ctx context.Context
+	// tctx is cancelled, with a cause, to stop the model call and tools.
+	tctx context.Context
+}
+
+// stepResult is what one model call produced.
+type stepResult struct {
+	parts  []store.Part
+	usage  fantasy.Usage
+	finish fantasy.FinishReason
+}
+
+// runTurn runs a turn of an acquired chat, then leaves the chat finished,
+// in error, waiting for the client, or released (on shutdown).
+func (s *Service) runTurn(ctx context.Context, workerID string, c store.Chat) {
+	log := s.log.With("chat_id", c.ID, "worker_id", workerID)
+	tctx, cancel := context.WithCancelCause(ctx)
+	s.mu.Lock()
+	s.running[c.ID] = cancel
+	s.mu.Unlock()
+	done := make(chan struct{})
+	var hb sync.WaitGroup
+	hb.Go(func() { s.heartbeat(ctx, done, c.ID, workerID, cancel) })
+	defer func() {
+		close(done)
+		hb.Wait()
+		s.mu.Lock()
+		delete(s.running, c.ID)
+		s.mu.Unlock()
+		cancel(nil)
+		s.hub.endStep(c.ID)
+	}()
+	s.sync(ctx, c.ID)
+
+	t := &turn{s: s, log: log, wid: workerID, c: c, ctx: ctx, tctx: tctx}
+	err := t.run()
+	switch {
+	case ctx.Err() != nil:
+		// Shutting down: hand the chat to another worker, which redoes
+		// the step that was in progress.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		if err := s.chats.ReleaseChat(rctx, c.ID, workerID); err != nil && !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrNotFound) {
+			log.Warn("chat: release on shutdown", "error", err)
+		}
+		s.sync(rctx, c.ID)
+	case errors.Is(err, store.ErrLeaseLost):
+		log.Info("chat: lease lost; another worker owns the chat")
+	case errors.Is(err, store.ErrNotFound):
+		log.Debug("chat: deleted during its turn")
+	case err != nil:
+		log.Warn("chat: turn", "error", err)
+	}
+}
+
+func (t *turn) run() error {
+	if t.c.Status == store.ChatInterrupting {
+		return t.finish()
+	}
+	for step := 1; ; step++ {
+		history, err := t.history()
+		if err != nil {
+			return err
+		}
+		if step > t.s.cfg.MaxSteps {
+			return t.fail(fmt.Sprintf("the turn stopped after %d model steps without a final answer; send a message to continue", t.s.cfg.MaxSteps))
+		}
+		keyID := activeKey(history)
+		if keyID == "" {
+			return t.fail("the latest user message has no API key to attribute the model call to; send it again with an API key")
+		}
+		req := route.Request{
+			UserID:        t.c.OwnerID,
+			ModelConfigID: t.c.ModelConfigID,
+			APIKeyID:      keyID,
+			ChatID:        t.c.ID,
+			Purpose:       route.PurposeChat,
+		}
+		if t.c.ParentChatID != "" {
+			req.ChatID, req.SubchatID = t.c.ParentChatID, t.c.ID
+		}
+		res, err := t.s.router.Model(t.tctx, req, route.Options{})
+		if err != nil {
+			if cause := t.stopCause(); cause != nil {
+				return t.stopped(cause, stepResult{}, store.ModelConfig{})
+			}
+			return t.fail(classify(err).Message)
+		}
+		call := fantasy.Call{Prompt: buildPrompt(history), Tools: t.s.callTools(t.c)}
+		base := int64(0)
+		if len(history) > 0 {
+			base = history[len(history)-1].Seq
+		}
+		t.s.hub.beginStep(t.c.ID, base)
+		r, err := t.streamWithRetry(res.Model, call)
+		if err != nil {
+			if cause := t.stopCause(); cause != nil {
+				return t.stopped(cause, r, res.ModelConfig)
+			}
+			if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return t.fail(classify(err).Message)
+		}
+		more, err := t.commit(r, res)
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// history reads the chat's visible messages.
+func (t *turn) history() ([]store.Message, error) {
+	var out []store.Message
+	after := int64(0)
+	for {
+		msgs, err := t.s.chats.ListMessages(t.ctx, t.c.ID, after, pageSize)
+		if err != nil {
+			return nil, fmt.Errorf("read history: %w", err)
+		}
+		out = append(out, msgs...)
+		if len(msgs) < pageSize {
+			return out, nil
+		}
+		after = msgs[len(msgs)-1].Seq
+	}
+}
+
+// activeKey is the API key of the latest visible user message; older
+// messages never stand in for it.
+func activeKey(history []store.Message) string {
+	for _, m := range slices.Backward(history) {
+		if m.Role == store.RoleUser {
+			return m.APIKeyID
+		}
+	}
+	return ""
+}
+
+// stopCause says why the turn's context ended, or nil if it did not.
+func (t *turn) stopCause() error {
+	if t.tctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(t.tctx)
+}
+
+// stopped ends a turn cut short: an interrupt keeps the partial answer;
+// a lost lease or a shutdown commits nothing.
+func (t *turn) stopped(cause error, partial stepResult, mc store.ModelConfig) error {
+	if !errors.Is(cause, errInterrupted) {
+		return cause
+	}
+	var keep []store.Part
+	for _, p := range partial.parts {
+		if (p.Type == store.PartText || p.Type == store.PartReasoning) && p.Text != "" {
+			keep = append(keep, p)
+		}
+	}
+	if len(keep) > 0 {
+		m := store.Message{Role: store.RoleAssistant, Parts: keep, Usage: toUsage(partial.usage, ""), ModelConfigID: mc.ID}
+		if _, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, []store.Message{m}); err != nil {
+			return fmt.Errorf("commit partial answer: %w", err)
+		}
+		t.s.sync(t.ctx, t.c.ID)
+	}
+	return t.finish()
+}
+
+// finish ends the turn; the store starts the next queued message, if any.
+func (t *turn) finish() error {
+	if _, err := t.s.chats.FinishTurn(t.ctx, t.c.ID, t.wid); err != nil {
+		return fmt.Errorf("finish turn: %w", err)
+	}
+	t.s.hub.endStep(t.c.ID)
+	t.s.changed(t.ctx, t.c.ID)
+	return nil
+}
+
+// fail ends the turn in error with a message a person can act on.
+func (t *turn) fail(msg string) error {
+	t.log.Info("chat: turn failed", "reason", msg)
+	if _, err := t.s.chats.FinishWithError(t.ctx, t.c.ID, t.wid, msg); err != nil {
+		return fmt.Errorf("finish with error: %w", err)
+	}
+	t.s.hub.endStep(t.c.ID)
+	t.s.sync(t.ctx, t.c.ID)
+	return nil
+}
+
+// streamWithRetry runs one model step, retrying what is worth retrying
+// with exponential backoff and visible retry state.
+func (t *turn) streamWithRetry(model fantasy.LanguageModel, call fantasy.Call) (stepResult, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := t.stream(model, call)
+		if err == nil {
+			if attempt > 0 {
+				// CommitStep clears the retry state too; clearing it now
+				// shows watchers the retry worked while the step commits.
+				if _, err := t.s.chats.SetRetry(t.ctx, t.c.ID, t.wid, nil); err != nil && !errors.Is(err, store.ErrConflict) {
+					return r, err
+				}
+				t.s.sync(t.ctx, t.c.ID)
+			}
+			return r, nil
+		}
+		if t.stopCause() != nil {
+			return r, err
+		}
+		me := classify(err)
+		if !me.Retryable || attempt >= t.s.cfg.RetryAttempts {
+			if me.Retryable {
+				return r, &modelError{Message: fmt.Sprintf("%s (gave up after %d retries)", me.Message, attempt), Cause: err}
+			}
+			return r, me
+		}
+		delay := backoff(attempt+1, t.s.cfg.RetryBase, t.s.cfg.RetryMax)
+		t.log.Info("chat: retrying model call", "attempt", attempt+1, "delay", delay, "error", err)
+		rs := &store.RetryState{Attempt: attempt + 1, NextAt: t.s.now().Add(delay), Error: me.Message}
+		if _, err := t.s.chats.SetRetry(t.ctx, t.c.ID, t.wid, rs); err != nil {
+			if errors.Is(err, store.ErrConflict) && t.stopCause() != nil {
+				return stepResult{}, err
+			}
+			return stepResult{}, fmt.Errorf("set retry: %w", err)
+		}
+		t.s.sync(t.ctx, t.c.ID)
+		t.s.hub.part(t.c.ID, PartDelta{Kind: PartRestart, Attempt: attempt + 1})
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-t.tctx.Done():
+			timer.Stop()
+			return stepResult{}, context.Cause(t.tctx)
+		}
+	}
+}
+
+// stream runs one model call, publishing its parts as they arrive. On
+// error it returns what arrived so far.
+func (t *turn) stream(model fantasy.LanguageModel, call fantasy.Call) (stepResult, error) {
+	var r stepResult
+	resp, err := model.Stream(t.tctx, call)
+	if err != nil {
+		return r, err
+	}
+	blocks := map[string]int{} // "t:"/"r:" + stream id -> index in r.parts
+	block := func(kind store.PartType, id string) int {
+		key := string(kind) + ":" + id
+		if i, ok := blocks[key]; ok {
+			return i
+		}
+		r.parts = append(r.parts, store.Part{Type: kind})
+		blocks[key] = len(r.parts) - 1
+		return len(r.parts) - 1
+	}
+	finished := false
+	for part := range resp {
+		if t.tctx.Err() != nil {
+			break
+		}
+		switch part.Type {
+		case fantasy.StreamPartTypeTextStart:
+			block(store.PartText, part.ID)
+		case fantasy.StreamPartTypeTextDelta:
+			i := block(store.PartText, part.ID)
+			r.parts[i].Text += part.Delta
+			if part.Delta != "" {
+				t.s.hub.part(t.c.ID, PartDelta{Kind: PartTextDelta, Block: part.ID, Delta: part.Delta})
+			}
+		case fantasy.StreamPartTypeTextEnd:
+			if len(part.ProviderMetadata) > 0 {
+				r.parts[block(store.PartText, part.ID)].ProviderMetadata = encodeMetadata(part.ProviderMetadata)
+			}
+		case fantasy.StreamPartTypeReasoningStart, fantasy.StreamPartTypeReasoningDelta, fantasy.StreamPartTypeReasoningEnd:
+			i := block(store.PartReasoning, part.ID)
+			r.parts[i].Text += part.Delta
+			if len(part.ProviderMetadata) > 0 {
+				r.parts[i].ProviderMetadata = encodeMetadata(part.ProviderMetadata)
+			}
+			if part.Delta != "" {
+				t.s.hub.part(t.c.ID, PartDelta{Kind: PartReasoningDelta, Block: part.ID, Delta: part.Delta})
+			}
+		case fantasy.StreamPartTypeToolInputStart:
+			t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolCallStart, ToolCallID: part.ID, ToolName: part.ToolCallName, ClientSide: t.clientTool(part.ToolCallName)})
+		case fantasy.StreamPartTypeToolInputDelta:
+			if part.Delta != "" {
+				t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolCallDelta, ToolCallID: part.ID, Delta: part.Delta})
+			}
+		case fantasy.StreamPartTypeToolCall:
+			if part.ProviderExecuted {
+				continue
+			}
+			p := store.Part{
+				Type:             store.PartToolCall,
+				ToolCallID:       part.ID,
+				ToolName:         part.ToolCallName,
+				Input:            part.ToolCallInput,
+				ClientSide:       t.clientTool(part.ToolCallName),
+				ProviderMetadata: encodeMetadata(part.ProviderMetadata),
+			}
+			r.parts = append(r.parts, p)
+			t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolCall, ToolCallID: p.ToolCallID, ToolName: p.ToolName, Input: p.Input, ClientSide: p.ClientSide})
+		case fantasy.StreamPartTypeFinish:
+			r.usage = part.Usage
+			r.finish = part.FinishReason
+			finished = true
+		case fantasy.StreamPartTypeError:
+			if t.tctx.Err() != nil {
+				return r, context.Cause(t.tctx)
+			}
+			return r, part.Error
+		}
+	}
+	if t.tctx.Err() != nil {
+		return r, context.Cause(t.tctx)
+	}
+	if !finished {
+		return r, errIncompleteStream
+	}
+	return r, nil
+}
+
+// clientTool reports whether name is a tool the API client runs.
+func (t *turn) clientTool(name string) bool {
+	if _, ok := t.s.tools[name]; ok {
+		return false
+	}
+	for _, ct := range t.c.ClientTools {
+		if ct.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// commit runs the step's server tools and commits the assistant message
+// with their results in one transition. It reports whether the loop goes
+// on with another step.
+func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
+	var results []store.Part
+	calls, client := 0, 0
+	for _, p := range r.parts {
+		if p.Type != store.PartToolCall {
+			continue
+		}
+		calls++
+		if p.ClientSide {
+			client++
+			continue
+		}
+		out, isErr := t.runTool(p)
+		rp := store.Part{Type: store.PartToolResult, ToolCallID: p.ToolCallID, ToolName: p.ToolName, Output: out, IsError: isErr}
+		results = append(results, rp)
+		t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolResult, ToolCallID: rp.ToolCallID, ToolName: rp.ToolName, Output: rp.Output, IsError: rp.IsError})
+	}
+	msgs := []store.Message{{
+		Role:          store.RoleAssistant,
+		Parts:         r.parts,
+		Usage:         toUsage(r.usage, res.Provider.Type),
+		CostMicros:    cost(res.ModelConfig.Prices, r.usage),
+		ModelConfigID: res.ModelConfig.ID,
+	}}
+	if len(results) > 0 {
+		msgs = append(msgs, store.Message{Role: store.RoleTool, Parts: results})
+	}
+	if _, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, msgs); err != nil {
+		return false, fmt.Errorf("commit step: %w", err)
+	}
+	t.s.sync(t.ctx, t.c.ID)
+	t.s.hub.endStep(t.c.ID)
+	switch cause := t.stopCause(); {
+	case errors.Is(cause, errInterrupted):
+		return false, t.finish()
+	case cause != nil:
+		return false, cause
+	}
+	if client > 0 {
+		deadline := t.s.now().Add(t.s.cfg.ActionTimeout)
+		if _, err := t.s.chats.EnterRequiresAction(t.ctx, t.c.ID, t.wid, deadline); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				// Interrupted between the commit and now.
+				return false, t.finish()
+			}
+			return false, fmt.Errorf("enter requires_action: %w", err)
+		}
+		t.s.sync(t.ctx, t.c.ID)
+		return false, nil
+	}
+	if calls == 0 {
+		return false, t.finish()
+	}
+	return true, nil
+}
+
+// runTool runs a server tool call; failures become error results.
+func (t *turn) runTool(p store.Part) (string, bool) {
+	tool, ok := t.s.tools[p.ToolName]
+	if !ok {
+		return fmt.Sprintf("unknown tool %q", p.ToolName), true
+	}
+	out, err := tool.Run(t.tctx, ToolCall{ChatID: t.c.ID, ID: p.ToolCallID, Input: p.Input})
+	if err != nil {
+		if t.tctx.Err() != nil {
+			return "the tool was interrupted", true
+		}
+		return err.Error(), true
+	}
+	return out, false
+}
+
+// toUsage converts fantasy's usage, whose input never includes cached
+// tokens, to chatd's, which follows each provider's own convention like
+// the gateway's records: OpenAI-style input includes cached tokens.
+func toUsage(u fantasy.Usage, t store.ProviderType) store.Usage {
+	in := u.InputTokens
+	if t != store.ProviderAnthropic {
+		in += u.CacheReadTokens + u.CacheCreationTokens
+	}
+	return store.Usage{
+		Input:      in,
+		Output:     u.OutputTokens,
+		CacheRead:  u.CacheReadTokens,
+		CacheWrite: u.CacheCreationTokens,
+		Reasoning:  u.ReasoningTokens,
+	}
+}
+
+// cost prices a step in millionths of a dollar (prices are dollars per
+// million tokens); nil when the model has no input or output price.
+// Unknown cache prices fall back to the input price.
+func cost(p store.Prices, u fantasy.Usage) *int64 {
+	if p.Input == nil || p.Output == nil {
+		return nil
+	}
+	cr, cw := p.CacheRead, p.CacheWrite
+	if cr == nil {
+		cr = p.Input
+	}
+	if cw == nil {
+		cw = p.Input
+	}
+	c := float64(u.InputTokens)**p.Input + float64(u.OutputTokens)**p.Output +
+		float64(u.CacheReadTokens)**cr + float64(u.CacheCreationTokens)**cw
+	v := int64(c + 0.5)
+	return &v
+}
