@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,7 +62,7 @@ up again). The chat id goes to stderr, the answer to stdout.`,
 	f.StringVar(&title, "title", "", "chat title (default: generated from the prompt)")
 	f.BoolVar(&detach, "detach", false, "print the chat id and return without waiting for the answer")
 	f.BoolVar(&reasoning, "reasoning", false, "also show the model's reasoning (on stderr)")
-	cmd.AddCommand(c.chatSendCmd(), c.chatWatchCmd(), c.chatLsCmd(), c.chatShowCmd(), c.chatInterruptCmd())
+	cmd.AddCommand(c.chatSendCmd(), c.chatWatchCmd(), c.chatLsCmd(), c.chatShowCmd(), c.chatInterruptCmd(), c.chatCompactCmd())
 	return cmd
 }
 
@@ -199,8 +200,12 @@ func (c *cli) chatShowCmd() *cobra.Command {
 				}
 				after = *next
 			}
+			cost, err := api.ChatCost(ctx, args[0])
+			if err != nil {
+				return apiError("chat cost", err)
+			}
 			if c.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"chat": ch.Chat, "queue": nonNil(ch.Queue), "messages": nonNil(msgs)})
+				return printJSON(cmd.OutOrStdout(), map[string]any{"chat": ch.Chat, "queue": nonNil(ch.Queue), "messages": nonNil(msgs), "cost": cost})
 			}
 			out := cmd.OutOrStdout()
 			pairs := [][2]string{
@@ -215,6 +220,7 @@ func (c *cli) chatShowCmd() *cobra.Command {
 			if ch.Chat.LastError != "" {
 				pairs = append(pairs, [2]string{"Last error", ch.Chat.LastError})
 			}
+			pairs = append(pairs, costPairs(cost)...)
 			if err := printDetails(out, pairs...); err != nil {
 				return err
 			}
@@ -511,4 +517,27 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// costPairs describes a chat's cost; "unpriced" stands for a cost the
+// model prices do not tell.
+func costPairs(c client.ChatCost) [][2]string {
+	usd := func(v *float64) string {
+		if v == nil {
+			return "unpriced"
+		}
+		return fmtCost(*v)
+	}
+	total := usd(c.CostUSD)
+	if len(c.Children) > 0 {
+		total += fmt.Sprintf(" (own %s, %d subagents)", usd(c.OwnCostUSD), len(c.Children))
+	}
+	pairs := [][2]string{{"Cost", total}}
+	if c.UnpricedMessages > 0 {
+		pairs = append(pairs, [2]string{"Unpriced calls", strconv.Itoa(c.UnpricedMessages)})
+	}
+	for _, k := range c.Children {
+		pairs = append(pairs, [2]string{"Subagent " + k.ChatID, fmt.Sprintf("%s  %s", usd(k.CostUSD), orDash(k.Title))})
+	}
+	return pairs
 }

@@ -120,7 +120,7 @@ func TestChatCommand(t *testing.T) {
 		t.Fatalf("ls = %q", out)
 	}
 	out = mustCLI(t, env, "", "chat", "show", id)
-	for _, want := range []string{"hello from the terminal", "second question", "Status:", "waiting"} {
+	for _, want := range []string{"hello from the terminal", "second question", "Status:", "waiting", "Cost:"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("show lacks %q:\n%s", want, out)
 		}

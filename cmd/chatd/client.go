@@ -62,6 +62,8 @@ func (c *cli) commands() []*cobra.Command {
 		c.providerKeysCmd(),
 		c.usageCmd(),
 		c.chatCmd(),
+		c.debugCmd(),
+		c.settingsCmd(),
 	}
 	for _, cmd := range cmds {
 		// The root belongs to main.go; each client command carries the

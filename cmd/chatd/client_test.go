@@ -642,7 +642,7 @@ func TestClientCommands(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"login", "logout", "users", "keys", "providers", "models", "provider-keys", "usage", "chat"}
+	want := []string{"login", "logout", "users", "keys", "providers", "models", "provider-keys", "usage", "chat", "debug", "settings"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("commands = %v, want %v", names, want)
 	}

@@ -19,12 +19,13 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var (
-		c             server.Config
-		logFormat     string
-		logLevel      string
-		retentionDays int
-		showVersion   bool
-		gatewayRoute  bool
+		c                  server.Config
+		logFormat          string
+		logLevel           string
+		retentionDays      int
+		debugRetentionDays int
+		showVersion        bool
+		gatewayRoute       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -52,6 +53,10 @@ with SQLite and neither given, a key file is created in the data directory.`,
 				return errors.New("--gateway-retention-days must be 0 (keep forever) or more")
 			}
 			c.GatewayRetention = time.Duration(retentionDays) * 24 * time.Hour
+			if debugRetentionDays < 0 {
+				return errors.New("--debug-retention-days must be 0 (keep forever) or more")
+			}
+			c.DebugRetention = time.Duration(debugRetentionDays) * 24 * time.Hour
 			c.DirectRouting = !gatewayRoute
 			c.SecretKey = secret.New(os.Getenv("CHATD_SECRET_KEY"))
 			c.Logger = log
@@ -74,6 +79,8 @@ with SQLite and neither given, a key file is created in the data directory.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&showVersion, "version", false, "print the version and the database schema version, then exit")
 	f.IntVar(&c.ChatWorkers, "chat-workers", 8, "chat turns this replica runs at once")
+	f.BoolVar(&c.DebugRecording, "debug-recording", false, "record every chat's model calls for troubleshooting, unless a chat or user turns it off")
+	f.IntVar(&debugRetentionDays, "debug-retention-days", 7, "delete debug recordings older than this many days (0 keeps them)")
 	// Deployment options kept out of --help on purpose.
 	f.BoolVar(&gatewayRoute, "ai-gateway-routing", true, "send the chat daemon's model calls through the in-process gateway")
 	f.DurationVar(&c.DevLatency, "dev-latency", 0, "pause before each streamed delta of the fake dev provider")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/chat"
+	"github.com/chatd/chatd/internal/chatdebug"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
 )
@@ -40,6 +41,12 @@ type Config struct {
 	// StreamHeartbeat is how long a chat stream stays silent before a
 	// heartbeat comment is sent; if zero, 15s.
 	StreamHeartbeat time.Duration
+	// Debug feeds the live debug stream of a chat. If nil, that stream
+	// only sends heartbeats.
+	Debug *chatdebug.Service
+	// DebugRecordingForced is shown in the deployment settings: the server
+	// forces debug recording on (--debug-recording).
+	DebugRecordingForced bool
 }
 
 // API is the HTTP handler for paths under /api/v1/.
@@ -56,6 +63,8 @@ type API struct {
 
 	chats           *chat.Service
 	streamHeartbeat time.Duration
+	debug           *chatdebug.Service
+	debugForced     bool
 }
 
 // New returns an API.
@@ -71,6 +80,8 @@ func New(c Config) *API {
 
 		chats:           c.Chats,
 		streamHeartbeat: cmp.Or(c.StreamHeartbeat, defaultStreamHeartbeat),
+		debug:           c.Debug,
+		debugForced:     c.DebugRecordingForced,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -150,6 +161,9 @@ func (a *API) routes() {
 	a.handle("GET "+p+"/gateway/usage", anyUser, a.usage)
 
 	a.chatRoutes()
+	a.costRoutes()
+	a.debugRoutes()
+	a.settingsRoutes()
 }
 
 // ServeHTTP implements http.Handler. Unknown paths and wrong methods get

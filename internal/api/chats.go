@@ -55,6 +55,7 @@ func (a *API) chatRoutes() {
 	a.handle("DELETE "+p+"/{id}/queue/{qid}", anyUser, a.chatsOn(a.deleteQueued))
 	a.handle("POST "+p+"/{id}/queue/{qid}/promote", anyUser, a.chatsOn(a.promoteQueued))
 	a.handle("POST "+p+"/{id}/tool-results", anyUser, a.chatsOn(a.submitToolResults))
+	a.handle("POST "+p+"/{id}/compact", anyUser, a.chatsOn(a.compactChat))
 	a.handle("GET "+p+"/{id}/stream", anyUser, a.chatsOn(a.streamChat))
 }
 
@@ -399,12 +400,22 @@ func (a *API) patchChat(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Title    *string `json:"title"`
 		Archived *bool   `json:"archived"`
+		// Debug is absent, null (inherit) or a boolean.
+		Debug json.RawMessage `json:"debug"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.Title == nil && req.Archived == nil {
-		return invalid("body", "give title or archived")
+	if req.Title == nil && req.Archived == nil && req.Debug == nil {
+		return invalid("body", "give title or archived, or debug")
+	}
+	var debug *bool
+	if req.Debug != nil && !isNull(req.Debug) {
+		var on bool
+		if err := json.Unmarshal(req.Debug, &on); err != nil {
+			return invalid("debug", "must be true, false or null")
+		}
+		debug = &on
 	}
 	if req.Title != nil {
 		if err := validTitle(*req.Title); err != nil {
@@ -419,6 +430,11 @@ func (a *API) patchChat(w http.ResponseWriter, r *http.Request) error {
 	// the chat is already in changes nothing.
 	if req.Title != nil {
 		if c, err = a.chats.SetTitle(r.Context(), c.ID, strings.TrimSpace(*req.Title)); err != nil {
+			return chatError("chat", err)
+		}
+	}
+	if req.Debug != nil {
+		if c, err = a.chats.SetDebugOverride(r.Context(), c.ID, debug); err != nil {
 			return chatError("chat", err)
 		}
 	}

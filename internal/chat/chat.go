@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/chatdebug"
 	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/store"
 )
@@ -45,14 +47,19 @@ type Config struct {
 	// Chats performs chat transitions. Required; the sqlite and postgres
 	// *DB implement both Store and Chats.
 	Chats store.Chats
-	// Router builds every model. Required.
+	// Router builds every model, and decides and starts their debug
+	// recording. Required.
 	Router *route.Router
+	// Debug is the debug recorder, cleaned up after edits, archives and
+	// deletes. If nil, nothing is cleaned up.
+	Debug *chatdebug.Service
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 	// WorkerID names this replica's workers in leases. If empty,
 	// hostname-pid-random.
 	WorkerID string
-	// Workers is how many turns run at once. If zero, 8.
+	// Workers is how many turns may run the model at once. A turn that
+	// only waits for its subagents gives its slot up meanwhile. If zero, 8.
 	Workers int
 	// Lease is how long a worker's claim on a chat lasts without a
 	// heartbeat (sent every Lease/3). If zero, 30s.
@@ -60,6 +67,11 @@ type Config struct {
 	// PollInterval is how often idle workers look for runnable chats when
 	// nothing woke them (work created by other replicas). If zero, 1s.
 	PollInterval time.Duration
+	// WatchPollInterval is how often a chat that has watchers on this
+	// replica, and whose turn runs elsewhere, is checked for changes
+	// committed by other replicas. If zero, 500ms; if negative, never (one
+	// replica alone).
+	WatchPollInterval time.Duration
 	// MaxSteps caps the model calls of one turn. If zero, 25.
 	MaxSteps int
 	// RetryAttempts caps retries of a failing model call. If zero, 6.
@@ -77,14 +89,31 @@ type Config struct {
 	// Now; if nil, time.Now.
 	Now func() time.Time
 	// Tools are the server-side tools offered to the model. If nil, the
-	// built-in current_time tool alone.
+	// built-in current_time tool alone. The subagent tools are added to
+	// them unless NoSubagents is set.
 	Tools []Tool
+	// NoSubagents leaves the subagent tools (spawn_agent and friends) out.
+	// If false, root chats may delegate to subagents.
+	NoSubagents bool
+	// MaxSubagentsPerUser caps one user's busy subagents (running,
+	// requires_action or interrupting); a spawn beyond it is a tool error.
+	// If zero, 8.
+	MaxSubagentsPerUser int
+	// MaxSubagents caps the deployment's busy subagents. If zero, 64.
+	// Both caps count the subagents this replica started.
+	MaxSubagents int
+	// SubagentPollInterval is how often wait_agent re-reads its subagents
+	// when no event woke it. If zero, 2s.
+	SubagentPollInterval time.Duration
 
 	// heartbeat is the watcher heartbeat period; zero: 15s.
 	heartbeat time.Duration
 	// sweepInterval is how often expired requires_action waits are
 	// cancelled; zero: 1s.
 	sweepInterval time.Duration
+	// agentWaiting, if set, is called with the parent chat id once a
+	// wait_agent call waits with its slot released (tests).
+	agentWaiting func(chatID string)
 }
 
 // Service runs chats. It is safe for concurrent use.
@@ -97,7 +126,9 @@ type Service struct {
 	now    func() time.Time
 	tools  map[string]Tool
 	hub    *hub
+	agents agentTracker
 
+	slots chan struct{} // a token per running turn; capacity Workers
 	wake  chan struct{}
 	sweep chan struct{} // asks the sweeper to run now (tests)
 
@@ -123,6 +154,9 @@ func New(c Config) (*Service, error) {
 	c.RetryBase = cmp.Or(c.RetryBase, defaultRetryBase)
 	c.RetryMax = cmp.Or(c.RetryMax, defaultRetryMax)
 	c.ActionTimeout = cmp.Or(c.ActionTimeout, defaultActionTimeout)
+	c.MaxSubagentsPerUser = cmp.Or(c.MaxSubagentsPerUser, defaultMaxChildrenPerUser)
+	c.MaxSubagents = cmp.Or(c.MaxSubagents, defaultMaxChildren)
+	c.SubagentPollInterval = cmp.Or(c.SubagentPollInterval, defaultAgentPollInterval)
 	c.heartbeat = cmp.Or(c.heartbeat, heartbeatInterval)
 	c.sweepInterval = cmp.Or(c.sweepInterval, time.Second)
 	if c.WorkerID == "" {
@@ -140,6 +174,7 @@ func New(c Config) (*Service, error) {
 		cfg:     c,
 		now:     c.Now,
 		tools:   make(map[string]Tool, len(tools)),
+		slots:   make(chan struct{}, c.Workers),
 		wake:    make(chan struct{}, 1),
 		sweep:   make(chan struct{}, 1),
 		running: make(map[string]context.CancelCauseFunc),
@@ -148,6 +183,11 @@ func New(c Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.agents.active = make(map[string]string)
+	if !c.NoSubagents {
+		tools = append(slices.Clip(tools), s.agentTools()...)
+	}
+	tools = append(slices.Clip(tools), NewAdvisorTool(s))
 	for _, t := range tools {
 		s.tools[t.Name()] = t
 	}
@@ -167,13 +207,11 @@ func defaultWorkerID() string {
 // ends, then releases the chats its workers hold and waits for background
 // title generations.
 func (s *Service) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for i := range s.cfg.Workers {
-		id := fmt.Sprintf("%s/%d", s.cfg.WorkerID, i)
-		wg.Go(func() { s.work(ctx, id) })
-	}
+	var wg, turns sync.WaitGroup
+	wg.Go(func() { s.acquire(ctx, &turns) })
 	wg.Go(func() { s.sweeper(ctx) })
 	wg.Wait()
+	turns.Wait()
 	// Under mu, so that no title generation starts once Wait may run.
 	s.mu.Lock()
 	s.bgCancel()

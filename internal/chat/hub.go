@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -38,12 +39,15 @@ func parseCursor(id string) (cursor, error) {
 
 // hubEvent is an event as published, before a watcher's cursor filters it.
 // v is the snapshot version of chat and queue events, s the seq of a
-// message or the base seq of a part's step, p a part's number.
+// message or the base seq of a part's step, p a part's number. A truncate
+// event says the seqs from "from" up to s (excluded: the message that
+// follows the gap) were deleted.
 type hubEvent struct {
 	typ   EventType
 	v     int64
 	s     int64
 	p     int64
+	from  int64
 	chat  *ChatView
 	msg   *MessageView
 	queue []QueuedView
@@ -74,6 +78,12 @@ func (c *cursor) admit(ev hubEvent) bool {
 			return false
 		}
 		c.P = ev.p
+	case EventTruncate:
+		// Only a watcher that may hold deleted messages, and has not yet
+		// seen the message after the gap, needs it. It moves no cursor:
+		// a watcher resuming from before the next message gets it again,
+		// and dropping what is already gone twice is harmless.
+		return c.S >= ev.from && c.S < ev.s
 	default:
 		return true
 	}
@@ -93,6 +103,10 @@ type chatState struct {
 	syncMu  sync.Mutex // serialises publishing from the database
 	syncing int        // guarded by hub.mu
 
+	// stopPoll ends the poller that watches the database for changes made
+	// by other replicas; nil when none runs. Guarded by hub.mu.
+	stopPoll context.CancelFunc
+
 	subs   map[*subscriber]struct{} // guarded by hub.mu
 	live   []hubEvent               // guarded by hub.mu
 	active bool                     // guarded by hub.mu: a step runs here
@@ -105,6 +119,7 @@ type chatState struct {
 // watcher: one that falls behind is dropped and reconnects.
 type hub struct {
 	heartbeat time.Duration
+	pollers   sync.WaitGroup // replica pollers; each ends with its chat's last watcher
 
 	mu    sync.Mutex
 	chats map[string]*chatState // guarded by mu
@@ -126,8 +141,13 @@ func (h *hub) state(chatID string) *chatState {
 	return st
 }
 
-// gc drops an idle state; h.mu must be held.
+// gc stops the poller of a chat nobody watches and drops an idle state;
+// h.mu must be held.
 func (h *hub) gc(chatID string, st *chatState) {
+	if len(st.subs) == 0 && st.stopPoll != nil {
+		st.stopPoll()
+		st.stopPoll = nil
+	}
 	if len(st.subs) == 0 && !st.active && st.syncing == 0 && h.chats[chatID] == st {
 		delete(h.chats, chatID)
 	}
@@ -142,16 +162,28 @@ func (h *hub) fanout(st *chatState, ev hubEvent) {
 			close(sub.in)
 		}
 	}
+	if len(st.subs) == 0 && st.stopPoll != nil {
+		st.stopPoll()
+		st.stopPoll = nil
+	}
 }
 
 // subscribe registers a watcher and returns it with the live parts so far.
-func (h *hub) subscribe(chatID string) (*subscriber, []hubEvent) {
+// When poll is set and the watcher is the chat's first, it also returns a
+// context for a new poller of the chat's state, cancelled when the last
+// watcher leaves; the caller starts the poller (see Service.pollChat).
+func (h *hub) subscribe(chatID string, poll bool) (*subscriber, []hubEvent, *chatState, context.Context) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.state(chatID)
 	sub := &subscriber{in: make(chan hubEvent, subBuffer)}
 	st.subs[sub] = struct{}{}
-	return sub, append([]hubEvent(nil), st.live...)
+	var pctx context.Context
+	if poll && st.stopPoll == nil {
+		pctx, st.stopPoll = context.WithCancel(context.Background())
+		h.pollers.Add(1)
+	}
+	return sub, append([]hubEvent(nil), st.live...), st, pctx
 }
 
 func (h *hub) unsubscribe(chatID string, sub *subscriber) {
@@ -244,6 +276,25 @@ func (h *hub) lastSeq(st *chatState) int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return st.s
+}
+
+// version is the highest chat snapshot version published.
+func (h *hub) version(st *chatState) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return st.v
+}
+
+// publishTruncate tells watchers that the messages with seq from..to-1
+// were deleted (an edit), ahead of message to. It is news only while
+// message to is.
+func (h *hub) publishTruncate(st *chatState, from, to int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if to <= st.s {
+		return
+	}
+	h.fanout(st, hubEvent{typ: EventTruncate, s: to, from: from})
 }
 
 func (h *hub) publishMessage(st *chatState, m MessageView) {

@@ -13,18 +13,13 @@ import (
 const summaryPrefix = "Summary of the conversation so far:\n\n"
 
 // buildPrompt turns a chat's visible history into a prompt. A summary
-// message replaces everything before it. A tool call left without a result
-// (a crash between commits) gets an error result, since providers refuse
-// a dangling call.
+// message replaces the messages it covers (see promptHistory). A tool call
+// left without a result (a crash between commits) gets an error result,
+// since providers refuse a dangling call.
 func buildPrompt(history []store.Message) fantasy.Prompt {
-	start := 0
-	for i, m := range history {
-		if m.Role == store.RoleSummary {
-			start = i
-		}
-	}
+	history = promptHistory(history)
 	answered := map[string]bool{}
-	for _, m := range history[start:] {
+	for _, m := range history {
 		for _, p := range m.Parts {
 			if p.Type == store.PartToolResult {
 				answered[p.ToolCallID] = true
@@ -32,10 +27,10 @@ func buildPrompt(history []store.Message) fantasy.Prompt {
 		}
 	}
 	var prompt fantasy.Prompt
-	for _, m := range history[start:] {
+	for i, m := range history {
 		switch m.Role {
 		case store.RoleSummary:
-			prompt = append(prompt, fantasy.NewSystemMessage(summaryPrefix+textOf(m.Parts)))
+			prompt = append(prompt, summaryMessage(m, history[i+1:]))
 		case store.RoleUser:
 			var parts []fantasy.MessagePart
 			for _, p := range m.Parts {
@@ -158,10 +153,14 @@ func schemaMap(raw json.RawMessage) map[string]any {
 	return m
 }
 
-// callTools lists the server tools and the chat's client tools.
+// callTools lists the server tools offered to the chat and the chat's
+// client tools.
 func (s *Service) callTools(c store.Chat) []fantasy.Tool {
 	var out []fantasy.Tool
 	for _, t := range s.sortedTools() {
+		if ct, ok := t.(ChatTool); ok && !ct.AvailableFor(c) {
+			continue
+		}
 		out = append(out, fantasy.FunctionTool{Name: t.Name(), Description: t.Description(), InputSchema: schemaMap(t.Schema())})
 	}
 	for _, t := range c.ClientTools {

@@ -98,10 +98,20 @@ func (s *Service) Edit(ctx context.Context, chatID, messageID string, parts []st
 	if err := validParts(parts); err != nil {
 		return store.Chat{}, store.Message{}, fmt.Errorf("edit: %w", err)
 	}
+	// The edited message's creation, by the database's clock, starts the
+	// debug recordings the edit makes obsolete.
+	editedAt, atErr := s.messageCreatedAt(ctx, chatID, messageID)
 	c, m, err := s.chats.EditMessage(ctx, chatID, messageID, parts, apiKeyID)
 	if err != nil {
 		return store.Chat{}, store.Message{}, fmt.Errorf("edit: %w", err)
 	}
+	if atErr != nil {
+		// The edit went through, so the message existed: use the
+		// replacement's creation, which keeps every older recording.
+		s.log.Warn("chat: find edited message for debug cleanup", "chat_id", chatID, "error", atErr)
+		editedAt = m.CreatedAt
+	}
+	s.debugService().CleanupAfterEdit(chatID, editedAt)
 	s.changed(ctx, chatID)
 	return c, m, nil
 }
@@ -163,6 +173,25 @@ func (s *Service) SetArchived(ctx context.Context, chatID string, archived bool)
 	if err != nil {
 		return store.Chat{}, fmt.Errorf("set archived: %w", err)
 	}
+	if archived {
+		ids, err := s.family(ctx, chatID)
+		if err != nil {
+			s.log.Warn("chat: list chat family for debug cleanup", "chat_id", chatID, "error", err)
+		}
+		s.debugService().CleanupChats(ids)
+	}
+	s.changed(ctx, chatID)
+	return c, nil
+}
+
+// SetDebugOverride switches debug recording on or off for a chat, or back
+// to the user's and deployment's choice (nil). It applies from the next
+// turn on.
+func (s *Service) SetDebugOverride(ctx context.Context, chatID string, on *bool) (store.Chat, error) {
+	c, err := s.chats.SetDebugOverride(ctx, chatID, on)
+	if err != nil {
+		return store.Chat{}, fmt.Errorf("set debug override: %w", err)
+	}
 	s.changed(ctx, chatID)
 	return c, nil
 }
@@ -183,9 +212,15 @@ func (s *Service) SetTitle(ctx context.Context, chatID, title string) (store.Cha
 
 // Delete deletes a chat, stopping its turn if one runs here.
 func (s *Service) Delete(ctx context.Context, chatID string) error {
+	// Children are listed first: they may go with their parent.
+	ids, ferr := s.family(ctx, chatID)
 	if err := s.chats.DeleteChat(ctx, chatID); err != nil {
 		return fmt.Errorf("delete chat: %w", err)
 	}
+	if ferr != nil {
+		s.log.Warn("chat: list chat family for debug cleanup", "chat_id", chatID, "error", ferr)
+	}
+	s.debugService().CleanupChats(ids)
 	s.cancelTurn(chatID)
 	s.hub.closeChat(chatID)
 	return nil

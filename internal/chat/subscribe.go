@@ -34,7 +34,10 @@ func (s *Service) Subscribe(ctx context.Context, chatID, lastEventID string) (*S
 	}
 	// Register before reading the database, so nothing committed from now
 	// on is missed; the cursor drops what both paths deliver.
-	sub, live := s.hub.subscribe(chatID)
+	sub, live, st, pctx := s.hub.subscribe(chatID, s.watchPolling())
+	if pctx != nil {
+		go s.pollChat(pctx, chatID, st)
+	}
 	out := make(chan Event, 64)
 	go s.forward(ctx, chatID, sub, cur, live, out)
 	return &Subscription{Events: out}, nil
@@ -49,6 +52,10 @@ func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, c
 			return true
 		}
 		e := Event{ID: cur.String(), Type: ev.typ, Chat: ev.chat, Message: ev.msg, Queue: ev.queue, Part: ev.part}
+		if ev.typ == EventTruncate {
+			e.ID = ""
+			e.Truncate = &Truncation{FromSeq: ev.from}
+		}
 		select {
 		case out <- e:
 			return true
@@ -91,8 +98,9 @@ func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, c
 	}
 }
 
-// backlog reads the chat snapshot, the messages after afterSeq and the
-// queue from the database.
+// backlog reads the chat snapshot, the messages after afterSeq (with a
+// truncate event first if an edit deleted afterSeq) and the queue from the
+// database.
 func (s *Service) backlog(ctx context.Context, chatID string, afterSeq int64) ([]hubEvent, error) {
 	c, err := s.chats.GetChat(ctx, chatID)
 	if err != nil {
@@ -100,26 +108,83 @@ func (s *Service) backlog(ctx context.Context, chatID string, afterSeq int64) ([
 	}
 	cv := ViewChat(c)
 	evs := []hubEvent{{typ: EventChat, v: c.SnapshotVersion, chat: &cv}}
-	for {
-		msgs, err := s.chats.ListMessages(ctx, chatID, afterSeq, pageSize)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range msgs {
-			mv := ViewMessage(m)
-			evs = append(evs, hubEvent{typ: EventMessage, s: m.Seq, msg: &mv})
-			afterSeq = m.Seq
-		}
-		if len(msgs) < pageSize {
-			break
-		}
+	msgs, err := s.messageEvents(ctx, chatID, afterSeq)
+	if err != nil {
+		return nil, err
 	}
+	evs = append(evs, msgs...)
 	q, err := s.chats.ListQueued(ctx, chatID)
 	if err != nil {
 		return nil, err
 	}
 	evs = append(evs, hubEvent{typ: EventQueue, v: c.SnapshotVersion, queue: viewQueue(q)})
 	return evs, nil
+}
+
+// messageEvents reads the visible messages after seq seen, in order, as
+// message events. Seqs come from a per-chat counter, so a gap between two
+// visible messages is history an edit soft-deleted; a truncate event goes
+// before the message after each gap. To learn whether seen itself was
+// deleted, the read starts at seen (no extra statement); only then is the
+// history scanned for the last message before the gap.
+func (s *Service) messageEvents(ctx context.Context, chatID string, seen int64) ([]hubEvent, error) {
+	var evs []hubEvent
+	after, prev := seen, seen
+	if seen > 0 {
+		after = seen - 1
+	}
+	first := true
+	for {
+		msgs, err := s.chats.ListMessages(ctx, chatID, after, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			after = m.Seq
+			if first && seen > 0 {
+				first = false
+				if m.Seq == seen {
+					continue
+				}
+				// seen was deleted: find where the deleted run starts.
+				if prev, err = s.lastVisibleBefore(ctx, chatID, seen); err != nil {
+					return nil, err
+				}
+			}
+			first = false
+			if m.Seq > prev+1 {
+				evs = append(evs, hubEvent{typ: EventTruncate, s: m.Seq, from: prev + 1})
+			}
+			mv := ViewMessage(m)
+			evs = append(evs, hubEvent{typ: EventMessage, s: m.Seq, msg: &mv})
+			prev = m.Seq
+		}
+		if len(msgs) < pageSize {
+			return evs, nil
+		}
+	}
+}
+
+// lastVisibleBefore returns the highest seq below seq of a visible
+// message, or 0. It reads the history from the start, which only an edit
+// makes necessary.
+func (s *Service) lastVisibleBefore(ctx context.Context, chatID string, seq int64) (int64, error) {
+	var last, after int64
+	for {
+		msgs, err := s.chats.ListMessages(ctx, chatID, after, pageSize)
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range msgs {
+			if m.Seq >= seq {
+				return last, nil
+			}
+			last, after = m.Seq, m.Seq
+		}
+		if len(msgs) < pageSize {
+			return last, nil
+		}
+	}
 }
 
 func viewQueue(q []store.QueuedMessage) []QueuedView {
@@ -131,10 +196,17 @@ func viewQueue(q []store.QueuedMessage) []QueuedView {
 }
 
 // sync publishes what changed in the database since the hub last looked:
-// new messages in seq order, then the chat snapshot and queue. Publishing
-// from the database rather than from each caller's result keeps messages
-// in order when transitions race.
+// new messages in seq order (each after a truncate event when an edit
+// deleted what came before it), then the chat snapshot and queue.
+// Publishing from the database rather than from each caller's result keeps
+// messages in order when transitions race.
 func (s *Service) sync(ctx context.Context, chatID string) {
+	s.syncRead(ctx, chatID, nil)
+}
+
+// syncRead is sync with the chat row already read (nil: read it here). The
+// row must have been read before the messages, as sync does.
+func (s *Service) syncRead(ctx context.Context, chatID string, read *store.Chat) {
 	st, watched := s.hub.startSync(chatID)
 	defer s.hub.endSync(chatID, st)
 	if !watched {
@@ -144,29 +216,32 @@ func (s *Service) sync(ctx context.Context, chatID string) {
 	defer cancel()
 	st.syncMu.Lock()
 	defer st.syncMu.Unlock()
-	c, err := s.chats.GetChat(ctx, chatID)
-	if errors.Is(err, store.ErrNotFound) {
-		s.hub.closeChat(chatID)
-		return
-	}
-	if err != nil {
-		s.log.Warn("chat: publish changes", "chat_id", chatID, "error", err)
-		return
-	}
-	after := s.hub.lastSeq(st)
-	for {
-		msgs, err := s.chats.ListMessages(ctx, chatID, after, pageSize)
-		if err != nil {
-			s.log.Warn("chat: publish messages", "chat_id", chatID, "error", err)
+	var c store.Chat
+	if read != nil {
+		c = *read
+	} else {
+		var err error
+		c, err = s.chats.GetChat(ctx, chatID)
+		if errors.Is(err, store.ErrNotFound) {
+			s.hub.closeChat(chatID)
 			return
 		}
-		for _, m := range msgs {
-			s.hub.publishMessage(st, ViewMessage(m))
-			after = m.Seq
+		if err != nil {
+			s.log.Warn("chat: publish changes", "chat_id", chatID, "error", err)
+			return
 		}
-		if len(msgs) < pageSize {
-			break
+	}
+	evs, err := s.messageEvents(ctx, chatID, s.hub.lastSeq(st))
+	if err != nil {
+		s.log.Warn("chat: publish messages", "chat_id", chatID, "error", err)
+		return
+	}
+	for _, ev := range evs {
+		if ev.typ == EventTruncate {
+			s.hub.publishTruncate(st, ev.from, ev.s)
+			continue
 		}
+		s.hub.publishMessage(st, *ev.msg)
 	}
 	q, err := s.chats.ListQueued(ctx, chatID)
 	if err != nil {

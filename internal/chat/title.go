@@ -72,16 +72,34 @@ func (s *Service) askTitle(ctx context.Context, c store.Chat, text, apiKeyID str
 		ModelConfigID: cmp.Or(s.cfg.TitleModelID, c.ModelConfigID),
 		APIKeyID:      apiKeyID,
 		Purpose:       route.PurposeTitle,
+		Debug: &route.DebugInfo{
+			Override:     c.DebugOverride,
+			Kind:         store.DebugKindTitle,
+			ChatID:       c.ID,
+			RootChatID:   c.RootChatID,
+			ParentChatID: c.ParentChatID,
+		},
 	}, route.Options{MaxOutputTokens: 64})
 	if err != nil {
 		return "", err
 	}
+	title, err := titleFrom(ctx, res.Model, text)
+	if err != nil {
+		res.Run.Finish(context.WithoutCancel(ctx), store.DebugError, err.Error())
+		return "", err
+	}
+	res.Run.Finish(context.WithoutCancel(ctx), store.DebugCompleted, title)
+	return title, nil
+}
+
+// titleFrom asks model for a title of the conversation text starts.
+func titleFrom(ctx context.Context, model fantasy.LanguageModel, text string) (string, error) {
 	const maxIn = 2000
 	if len(text) > maxIn {
 		text = text[:maxIn]
 	}
 	maxOut := int64(64)
-	resp, err := res.Model.Generate(ctx, fantasy.Call{
+	resp, err := model.Generate(ctx, fantasy.Call{
 		Prompt:          fantasy.Prompt{fantasy.NewSystemMessage(titleInstructions), fantasy.NewUserMessage(text)},
 		MaxOutputTokens: &maxOut,
 	})

@@ -11,6 +11,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"github.com/chatd/chatd/internal/chatdebug"
 	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/store"
 )
@@ -26,6 +27,10 @@ type turn struct {
 	ctx context.Context
 	// tctx is cancelled, with a cause, to stop the model call and tools.
 	tctx context.Context
+	// dbg is the turn's debug run, started with its first model (nil:
+	// unrecorded); dbgDecided is set once the first model was routed.
+	dbg        *chatdebug.Run
+	dbgDecided bool
 }
 
 // stepResult is what one model call produced.
@@ -59,6 +64,7 @@ func (s *Service) runTurn(ctx context.Context, workerID string, c store.Chat) {
 
 	t := &turn{s: s, log: log, wid: workerID, c: c, ctx: ctx, tctx: tctx}
 	err := t.run()
+	t.endDebugAfter(err)
 	switch {
 	case ctx.Err() != nil:
 		// Shutting down: hand the chat to another worker, which redoes
@@ -100,6 +106,7 @@ func (t *turn) run() error {
 			APIKeyID:      keyID,
 			ChatID:        t.c.ID,
 			Purpose:       route.PurposeChat,
+			Debug:         t.debugInfo(history),
 		}
 		if t.c.ParentChatID != "" {
 			req.ChatID, req.SubchatID = t.c.ParentChatID, t.c.ID
@@ -111,6 +118,7 @@ func (t *turn) run() error {
 			}
 			return t.fail(classify(err).Message)
 		}
+		t.routed(res)
 		call := fantasy.Call{Prompt: buildPrompt(history), Tools: t.s.callTools(t.c)}
 		base := int64(0)
 		if len(history) > 0 {
@@ -129,6 +137,10 @@ func (t *turn) run() error {
 		}
 		more, err := t.commit(r, res)
 		if err != nil || !more {
+			return err
+		}
+		// Keep the next step inside the model's context window.
+		if err := t.maybeCompact(r.usage, res.ModelConfig); err != nil {
 			return err
 		}
 	}
@@ -176,6 +188,7 @@ func (t *turn) stopped(cause error, partial stepResult, mc store.ModelConfig) er
 	if !errors.Is(cause, errInterrupted) {
 		return cause
 	}
+	t.endDebug(store.DebugInterrupted, "interrupted")
 	var keep []store.Part
 	for _, p := range partial.parts {
 		if (p.Type == store.PartText || p.Type == store.PartReasoning) && p.Text != "" {
@@ -194,6 +207,7 @@ func (t *turn) stopped(cause error, partial stepResult, mc store.ModelConfig) er
 
 // finish ends the turn; the store starts the next queued message, if any.
 func (t *turn) finish() error {
+	t.endDebug(store.DebugCompleted, "")
 	if _, err := t.s.chats.FinishTurn(t.ctx, t.c.ID, t.wid); err != nil {
 		return fmt.Errorf("finish turn: %w", err)
 	}
@@ -205,6 +219,7 @@ func (t *turn) finish() error {
 // fail ends the turn in error with a message a person can act on.
 func (t *turn) fail(msg string) error {
 	t.log.Info("chat: turn failed", "reason", msg)
+	t.endDebug(store.DebugError, msg)
 	if _, err := t.s.chats.FinishWithError(t.ctx, t.c.ID, t.wid, msg); err != nil {
 		return fmt.Errorf("finish with error: %w", err)
 	}
@@ -400,6 +415,7 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 		return false, cause
 	}
 	if client > 0 {
+		t.endDebug(store.DebugCompleted, "waiting for client tool results")
 		deadline := t.s.now().Add(t.s.cfg.ActionTimeout)
 		if _, err := t.s.chats.EnterRequiresAction(t.ctx, t.c.ID, t.wid, deadline); err != nil {
 			if errors.Is(err, store.ErrConflict) {

@@ -22,6 +22,10 @@ const (
 	EventPart EventType = "part"
 	// EventHeartbeat keeps idle connections open; it has no ID.
 	EventHeartbeat EventType = "heartbeat"
+	// EventTruncate says an edit deleted the messages from Truncate.FromSeq
+	// on; it comes before the message that replaces them. It has no ID: a
+	// watcher resuming from an earlier event gets it again.
+	EventTruncate EventType = "truncate"
 )
 
 // Event is one thing a watcher sees. ID is opaque; pass the last one seen
@@ -33,6 +37,14 @@ type Event struct {
 	Message *MessageView `json:"message,omitempty"`
 	Queue   []QueuedView `json:"queue,omitempty"`
 	Part    *PartDelta   `json:"part,omitempty"`
+	// Truncate is set on EventTruncate.
+	Truncate *Truncation `json:"truncate,omitempty"`
+}
+
+// Truncation tells a watcher to drop the messages it holds with Seq >=
+// FromSeq: an edit deleted them.
+type Truncation struct {
+	FromSeq int64 `json:"from_seq"`
 }
 
 // PartKind is the kind of a live delta.
@@ -86,7 +98,7 @@ type ChatView struct {
 	SnapshotVersion int64             `json:"snapshot_version"`
 	LastError       string            `json:"last_error,omitempty"`
 	Retry           *store.RetryState `json:"retry,omitempty"`
-	DebugOverride   *bool             `json:"debug_override,omitempty"`
+	DebugOverride   *bool             `json:"debug"`
 	ClientTools     []store.ToolSpec  `json:"client_tools,omitempty"`
 	ActionDeadline  *time.Time        `json:"action_deadline,omitempty"`
 	CreatedAt       time.Time         `json:"created_at"`
@@ -114,7 +126,9 @@ type MessageView struct {
 	ModelConfigID string            `json:"model_config_id,omitempty"`
 	APIKeyID      string            `json:"api_key_id,omitempty"`
 	CreatedBy     string            `json:"created_by,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
+	// SummaryThroughSeq is, on a summary message, the last seq it covers.
+	SummaryThroughSeq int64     `json:"summary_through_seq,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
 }
 
 // QueuedView is a queued message as the API shows it.
@@ -163,6 +177,8 @@ func ViewMessage(m store.Message) MessageView {
 		APIKeyID:      m.APIKeyID,
 		CreatedBy:     m.CreatedBy,
 		CreatedAt:     m.CreatedAt,
+
+		SummaryThroughSeq: m.SummaryThroughSeq,
 	}
 	if v.Parts == nil {
 		v.Parts = []store.Part{}

@@ -3,6 +3,8 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
@@ -14,17 +16,29 @@ var (
 	errLeaseLost   = store.ErrLeaseLost
 )
 
-// work is one worker: it acquires runnable chats and runs their turns
-// until ctx ends.
-func (s *Service) work(ctx context.Context, workerID string) {
+// acquire takes runnable chats while a slot is free and runs each turn in
+// its own goroutine, owned by turns, until ctx ends. A slot is taken before
+// looking for work, so a chat is never leased without a slot to run it.
+func (s *Service) acquire(ctx context.Context, turns *sync.WaitGroup) {
 	idle := time.NewTimer(0)
 	defer idle.Stop()
-	for ctx.Err() == nil {
+	var n int64
+	for {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		// Each turn holds its lease under its own ID, so heartbeats and
+		// commits name one turn.
+		n++
+		workerID := fmt.Sprintf("%s/%d", s.cfg.WorkerID, n)
 		c, ok, err := s.chats.AcquireChat(ctx, workerID, s.cfg.Lease)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("chat: acquire", "worker_id", workerID, "error", err)
 		}
 		if err != nil || !ok {
+			<-s.slots
 			idle.Reset(s.cfg.PollInterval)
 			select {
 			case <-ctx.Done():
@@ -34,10 +48,66 @@ func (s *Service) work(ctx context.Context, workerID string) {
 			}
 			continue
 		}
-		// There may be more runnable chats than this one.
-		s.wakeWorkers()
-		s.runTurn(ctx, workerID, c)
+		turns.Go(func() {
+			sl := &slot{s: s, held: true}
+			defer sl.release()
+			s.runTurn(withSlot(ctx, sl), workerID, c)
+		})
 	}
+}
+
+// slot is a turn's claim on one of the Workers slots. A turn gives it up
+// while it only waits (wait_agent), so that the children it waits for can
+// run, and takes one back before it calls the model again.
+type slot struct {
+	s  *Service
+	mu sync.Mutex
+	// held is guarded by mu.
+	held bool
+}
+
+func (sl *slot) release() {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.held {
+		sl.held = false
+		<-sl.s.slots
+	}
+}
+
+func (sl *slot) reacquire(ctx context.Context) error {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.held {
+		return nil
+	}
+	select {
+	case sl.s.slots <- struct{}{}:
+		sl.held = true
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+type slotKey struct{}
+
+func withSlot(ctx context.Context, sl *slot) context.Context {
+	return context.WithValue(ctx, slotKey{}, sl)
+}
+
+// releaseSlot gives up the calling turn's worker slot and returns the
+// function that takes one back; it blocks until a slot is free or ctx
+// ends. Outside a turn both are no-ops.
+func releaseSlot(ctx context.Context) (reacquire func(context.Context) error) {
+	sl, _ := ctx.Value(slotKey{}).(*slot)
+	if sl == nil {
+		return func(context.Context) error { return nil }
+	}
+	sl.release()
+	// Another turn may now take the freed slot, and the loop may find work.
+	sl.s.wakeWorkers()
+	return sl.reacquire
 }
 
 // sweeper cancels requires_action waits whose deadline passed.

@@ -220,7 +220,7 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 	// not needed.
 	_ = rc.EnableFullDuplex()
 
-	resp, err := g.upstream.RoundTrip(out)
+	resp, err := g.upstreamFor(ctx).RoundTrip(out)
 	if err != nil {
 		x.in.EndedAt = g.now()
 		if ctx.Err() != nil {

@@ -17,6 +17,7 @@ import (
 	"charm.land/fantasy/providers/anthropic"
 	"charm.land/fantasy/providers/openai"
 
+	"github.com/chatd/chatd/internal/chatdebug"
 	"github.com/chatd/chatd/internal/gateway"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
@@ -52,6 +53,9 @@ type Config struct {
 	// DirectClient sends direct-mode requests. If nil, a client over
 	// http.DefaultTransport.
 	DirectClient *http.Client
+	// Debug decides which models are recorded and records them. If nil,
+	// nothing is ever recorded.
+	Debug *chatdebug.Service
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 }
@@ -64,6 +68,7 @@ type Router struct {
 	direct    bool
 	allowBYOK bool
 	client    *http.Client
+	debug     *chatdebug.Service
 	log       *slog.Logger
 }
 
@@ -82,6 +87,7 @@ func New(c Config) *Router {
 		direct:    c.Direct,
 		allowBYOK: c.AllowBYOK,
 		client:    cmp.Or(c.DirectClient, &http.Client{Transport: http.DefaultTransport}),
+		debug:     c.Debug,
 		log:       cmp.Or(c.Logger, slog.Default()),
 	}
 }
@@ -117,6 +123,25 @@ type Request struct {
 	ChatID, SubchatID string
 	// Purpose says what the model is for.
 	Purpose Purpose
+	// Debug describes the debug run the model's calls belong to. If nil,
+	// the model is never recorded.
+	Debug *DebugInfo
+}
+
+// DebugInfo is what a debug run records about the calls of a model.
+type DebugInfo struct {
+	// Run, if set, is a run already started (a later step of the same
+	// turn): the model records into it and no new run is started.
+	Run *chatdebug.Run
+	// Override is the chat's own toggle; nil inherits the user's and the
+	// deployment's.
+	Override *bool
+	// Kind is the run kind (store.DebugKindChatTurn, ...).
+	Kind string
+	// ChatID, RootChatID and ParentChatID place the run; MessageID is the
+	// message that triggered it.
+	ChatID, RootChatID, ParentChatID string
+	MessageID                        string
 }
 
 // Options tune the built model.
@@ -133,6 +158,11 @@ type Result struct {
 	Provider    store.Provider
 	// Credential is store.CredentialCentral or store.CredentialBYOK.
 	Credential string
+	// Recorded reports whether Model's calls are recorded into Run.
+	Recorded bool
+	// Run is the debug run the model records into, or nil. The caller
+	// finishes it (Run.Finish), unless it passed it in DebugInfo.Run.
+	Run *chatdebug.Run
 }
 
 // Synthetic gateway base URL. The in-process transport ignores the host
@@ -199,18 +229,57 @@ func (r *Router) model(ctx context.Context, req Request, opts Options) (Result, 
 		return Result{}, err
 	}
 
+	run, started := r.startRun(ctx, req, mc, p)
+	if run != nil {
+		rt.record(run)
+	}
 	m, err := build(ctx, p.Type, mc, rt)
 	if err != nil {
+		if started {
+			run.Finish(ctx, store.DebugError, "build model: "+err.Error())
+		}
 		return Result{}, fmt.Errorf("build model: %w", err)
 	}
 	if opts.MaxOutputTokens > 0 {
 		m = limited{LanguageModel: m, max: opts.MaxOutputTokens}
 	}
+	if run != nil {
+		m = run.WrapModel(m)
+	}
 	r.log.DebugContext(ctx, "route model",
 		"model_config_id", mc.ID, "model", mc.Model, "provider", p.Name,
 		"purpose", string(req.Purpose), "direct", r.direct, "credential", rt.credential,
 		"api_key_id", req.APIKeyID, "chat_id", req.ChatID)
-	return Result{Model: m, ModelConfig: mc, Provider: p, Credential: rt.credential}, nil
+	return Result{Model: m, ModelConfig: mc, Provider: p, Credential: rt.credential, Recorded: run != nil, Run: run}, nil
+}
+
+// startRun returns the debug run the model records into: the one passed
+// in, or a new one when recording is on for the request. started reports
+// a new run. Deciding and starting are best effort: any failure means an
+// unrecorded model.
+func (r *Router) startRun(ctx context.Context, req Request, mc store.ModelConfig, p store.Provider) (run *chatdebug.Run, started bool) {
+	d := req.Debug
+	if r.debug == nil || d == nil {
+		return nil, false
+	}
+	if d.Run != nil {
+		return d.Run, false
+	}
+	if !r.debug.Enabled(ctx, d.Override, req.UserID) {
+		return nil, false
+	}
+	run = r.debug.StartRun(ctx, store.DebugRun{
+		Kind:          cmp.Or(d.Kind, store.DebugKindQuickgen),
+		ChatID:        d.ChatID,
+		RootChatID:    d.RootChatID,
+		ParentChatID:  d.ParentChatID,
+		MessageID:     d.MessageID,
+		UserID:        req.UserID,
+		ModelConfigID: mc.ID,
+		Provider:      p.Name,
+		Model:         mc.Model,
+	})
+	return run, run != nil
 }
 
 // route is how one model reaches its provider.
@@ -218,6 +287,23 @@ type route struct {
 	baseURL    string
 	client     *http.Client
 	credential string
+	// t is the credential transport under the client.
+	t *transport
+}
+
+// record puts run's HTTP recording under the route: below the gateway in
+// gateway mode, so the real provider exchange is recorded, or below the
+// credential transport in direct mode. The keys the route holds are
+// scrubbed from whatever is stored.
+func (rt *route) record(run *chatdebug.Run) {
+	if !rt.t.auth.Key.IsZero() && rt.t.auth.Key.Reveal() != placeholderKey {
+		run.AddSecrets(rt.t.auth.Key)
+	}
+	if rt.t.keyID != "" {
+		rt.t.upstream = run.Transport
+		return
+	}
+	rt.t.base = run.Transport(rt.t.base)
 }
 
 func (r *Router) gatewayRoute(ctx context.Context, req Request, p store.Provider) (route, error) {
@@ -253,6 +339,7 @@ func (r *Router) gatewayRoute(ctx context.Context, req Request, p store.Provider
 		rt.credential = store.CredentialBYOK
 	}
 	rt.client = &http.Client{Transport: t}
+	rt.t = t
 	if p.Type != store.ProviderAnthropic {
 		rt.baseURL += "/v1"
 	}
@@ -290,6 +377,7 @@ func (r *Router) directRoute(ctx context.Context, req Request, p store.Provider)
 		baseURL:    directBaseURL(p.Type, p.BaseURL),
 		client:     &c,
 		credential: credential,
+		t:          t,
 	}, nil
 }
 

@@ -24,12 +24,18 @@ type transport struct {
 	delegated bool // the credential is the user's own key (BYOK)
 	chatID    string
 	subchatID string
+	// upstream, when set, wraps the gateway's own upstream transport for
+	// these requests (debug recording of the real provider exchange).
+	upstream func(http.RoundTripper) http.RoundTripper
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if t.keyID != "" {
 		ctx = gateway.WithDelegatedKeyID(ctx, t.keyID)
+	}
+	if t.upstream != nil {
+		ctx = gateway.WithUpstreamTransport(ctx, t.upstream)
 	}
 	// A RoundTripper must not change the caller's request.
 	r := req.Clone(ctx)

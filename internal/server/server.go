@@ -23,12 +23,14 @@ import (
 	"github.com/chatd/chatd/internal/api"
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/chat"
+	"github.com/chatd/chatd/internal/chatdebug"
 	"github.com/chatd/chatd/internal/gateway"
 	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/postgres"
 	"github.com/chatd/chatd/internal/store/sqlite"
+	"github.com/chatd/chatd/internal/web"
 )
 
 // Config configures a server. The command line fills it from flags and
@@ -76,6 +78,12 @@ type Config struct {
 	// ChatWorkers is how many chat turns this replica runs at once; if
 	// zero, 8.
 	ChatWorkers int
+	// DebugRecording forces debug recording on for every chat and user
+	// without their own setting (--debug-recording).
+	DebugRecording bool
+	// DebugRetention is how long debug recordings are kept; zero keeps
+	// them forever.
+	DebugRetention time.Duration
 
 	// Logger receives structured logs; if nil, slog.Default().
 	Logger *slog.Logger
@@ -129,20 +137,34 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("start gateway: %w", err)
 	}
+	debug := chatdebug.New(chatdebug.Config{
+		Runs:         st,
+		UserSettings: st,
+		Settings:     st,
+		Clock:        st.Now,
+		Force:        c.DebugRecording,
+		Retention:    c.DebugRetention,
+		Logger:       log.With("component", "chatdebug"),
+	})
 	router := route.New(route.Config{
 		Store:     st,
 		Keyring:   keyring,
 		Gateway:   gw,
 		Direct:    c.DirectRouting,
 		AllowBYOK: c.AllowBYOK,
+		Debug:     debug,
 		Logger:    log.With("component", "route"),
 	})
 	chats, err := chat.New(chat.Config{
 		Store:   st,
 		Chats:   st,
 		Router:  router,
+		Debug:   debug,
 		Logger:  log.With("component", "chat"),
 		Workers: c.ChatWorkers,
+		// One SQLite process sees every change it makes; only replicas
+		// sharing PostgreSQL need to poll for each other's.
+		WatchPollInterval: watchPoll(c),
 	})
 	if err != nil {
 		return fmt.Errorf("start chat daemon: %w", err)
@@ -154,6 +176,9 @@ func Run(ctx context.Context, c Config) error {
 		Logger:    log.With("component", "api"),
 		AllowBYOK: c.AllowBYOK,
 		Chats:     chats,
+
+		Debug:                debug,
+		DebugRecordingForced: c.DebugRecording,
 	})
 
 	ln, err := net.Listen("tcp", c.Listen)
@@ -202,13 +227,7 @@ func Run(ctx context.Context, c Config) error {
 		writePlain(w, http.StatusOK, "ok\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" {
-			writePlain(w, http.StatusOK, "chatd is running. The HTTP API is under /api/v1, the AI gateway under /gateway/NAME.\n")
-			return
-		}
-		http.NotFound(w, r)
-	})
+	mux.Handle("/", web.Handler())
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -225,6 +244,8 @@ func Run(ctx context.Context, c Config) error {
 			log.Error("chat daemon stopped", "err", err)
 		}
 	})
+	// Finalises runs a crash left in progress and purges old ones.
+	wg.Go(func() { debug.Run(bg) })
 	if c.GatewayRetention > 0 {
 		wg.Go(func() {
 			purgeLoop(bg, log, "gateway interceptions", time.Hour, func(ctx context.Context) (int64, error) {
@@ -260,12 +281,23 @@ func Run(ctx context.Context, c Config) error {
 	// the gateway, the dev provider and the store.
 	stopBG()
 	wg.Wait()
+	// After the chat daemon: its last turns finish their debug runs.
+	if err := debug.Close(sctx); err != nil {
+		log.Warn("finish debug recording writes", "err", err)
+	}
 	if err := gw.Close(sctx); err != nil {
 		log.Warn("flush gateway records", "err", err)
 	}
 
 	log.Info("stopped")
 	return nil
+}
+
+func watchPoll(c Config) time.Duration {
+	if c.PostgresURL == "" {
+		return -1
+	}
+	return 0
 }
 
 func storeKind(c Config) string {

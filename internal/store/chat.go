@@ -122,8 +122,12 @@ type Message struct {
 	// APIKeyID is the key that sent a user message.
 	APIKeyID  string
 	CreatedBy string
-	DeletedAt *time.Time
-	CreatedAt time.Time
+	// SummaryThroughSeq is, on a summary message, the last seq it covers:
+	// later messages (sent while it was written) stay in the prompt. Zero
+	// means everything before the summary.
+	SummaryThroughSeq int64
+	DeletedAt         *time.Time
+	CreatedAt         time.Time
 }
 
 // QueuedMessage waits for the running turn to end.
@@ -219,4 +223,11 @@ type Chats interface {
 	CancelRequiresAction(ctx context.Context, chatID string) (Chat, error)
 	// ExpiredActions lists chats whose requires_action deadline passed.
 	ExpiredActions(ctx context.Context, limit int) ([]string, error)
+
+	// CommitSummary appends a compaction summary (role summary) covering
+	// the visible messages up to throughSeq, which must be visible and
+	// above any earlier summary's (else ErrConflict). With a workerID it
+	// is a worker transition of the running turn (OpCommitStep); with ""
+	// a user transition (OpCompact) that leaves the status as it is.
+	CommitSummary(ctx context.Context, chatID, workerID string, summary Message, throughSeq int64) (Chat, Message, error)
 }

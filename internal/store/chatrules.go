@@ -31,6 +31,11 @@ const (
 	OpFinishWithError      ChatOp = "finish with error"
 	OpEnterRequiresAction  ChatOp = "enter requires_action"
 	OpCancelRequiresAction ChatOp = "cancel requires_action"
+	// OpCompact commits a summary from outside the turn (a manual
+	// compaction). Any live chat allows it: the summary covers messages
+	// by seq, so a turn that started while it was written still sees its
+	// own messages. The running turn's own compaction is an OpCommitStep.
+	OpCompact ChatOp = "compact"
 )
 
 // TransitionError refuses a transition that is invalid in the chat's
@@ -63,7 +68,7 @@ func CheckTransition(c Chat, op ChatOp, now time.Time) error {
 		return refuse("the chat is archived; unarchive it first")
 	}
 	switch op {
-	case OpSend, OpDeleteQueued, OpPromoteQueued, OpSetTitle:
+	case OpSend, OpDeleteQueued, OpPromoteQueued, OpSetTitle, OpCompact:
 		return nil
 	case OpEdit:
 		if c.Status == ChatRunning || c.Status == ChatInterrupting {

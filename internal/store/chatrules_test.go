@@ -31,6 +31,9 @@ func TestCheckTransition(t *testing.T) {
 		{"finish interrupting", ChatInterrupting, false, OpFinishTurn, true},
 		{"retry interrupting", ChatInterrupting, false, OpSetRetry, false},
 		{"cancel running", ChatRunning, false, OpCancelRequiresAction, false},
+		{"compact waiting", ChatWaiting, false, OpCompact, true},
+		{"compact running", ChatRunning, false, OpCompact, true},
+		{"compact archived", ChatError, true, OpCompact, false},
 		{"unknown op", ChatRunning, false, ChatOp("dance"), false},
 	}
 	for _, tt := range tests {

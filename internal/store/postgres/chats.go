@@ -52,19 +52,23 @@ func scanChat(row pgx.Row, extra ...any) (store.Chat, error) {
 
 const messageCols = `id, chat_id, seq, role, parts, input_tokens, output_tokens,
 	cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, model_config_id,
-	api_key_id, created_by, deleted_at, created_at`
+	api_key_id, created_by, deleted_at, created_at, summary_through_seq`
 
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var (
-		m     store.Message
-		role  string
-		parts string
+		m       store.Message
+		role    string
+		parts   string
+		through *int64
 	)
 	err := row.Scan(&m.ID, &m.ChatID, &m.Seq, &role, &parts, &m.Usage.Input, &m.Usage.Output,
 		&m.Usage.CacheRead, &m.Usage.CacheWrite, &m.Usage.Reasoning, &m.CostMicros, &m.ModelConfigID,
-		&m.APIKeyID, &m.CreatedBy, &m.DeletedAt, &m.CreatedAt)
+		&m.APIKeyID, &m.CreatedBy, &m.DeletedAt, &m.CreatedAt, &through)
 	if err != nil {
 		return store.Message{}, err
+	}
+	if through != nil {
+		m.SummaryThroughSeq = *through
 	}
 	m.Role = store.MessageRole(role)
 	m.DeletedAt = utcPtr(m.DeletedAt)
@@ -182,10 +186,10 @@ func (t pgTx) InsertMessage(ctx context.Context, m store.Message, at time.Time) 
 		return store.Message{}, err
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO messages (`+messageCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, $16)`,
 		m.ID, m.ChatID, m.Seq, string(m.Role), parts, m.Usage.Input, m.Usage.Output,
 		m.Usage.CacheRead, m.Usage.CacheWrite, m.Usage.Reasoning, m.CostMicros, m.ModelConfigID,
-		m.APIKeyID, m.CreatedBy, m.CreatedAt)
+		m.APIKeyID, m.CreatedBy, m.CreatedAt, summaryThrough(m.SummaryThroughSeq))
 	if err != nil {
 		return store.Message{}, err
 	}

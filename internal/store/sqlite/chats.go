@@ -59,7 +59,7 @@ func scanChat(s rowScanner) (store.Chat, error) {
 
 const messageColumns = `id, chat_id, seq, role, parts, input_tokens, output_tokens,
 	cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, model_config_id,
-	api_key_id, created_by, deleted_at, created_at`
+	api_key_id, created_by, deleted_at, created_at, summary_through_seq`
 
 func scanMessage(s rowScanner) (store.Message, error) {
 	var (
@@ -69,10 +69,11 @@ func scanMessage(s rowScanner) (store.Message, error) {
 		cost    sql.NullInt64
 		deleted sql.NullInt64
 		created int64
+		through sql.NullInt64
 	)
 	err := s.Scan(&m.ID, &m.ChatID, &m.Seq, &role, &parts, &m.Usage.Input, &m.Usage.Output,
 		&m.Usage.CacheRead, &m.Usage.CacheWrite, &m.Usage.Reasoning, &cost, &m.ModelConfigID,
-		&m.APIKeyID, &m.CreatedBy, &deleted, &created)
+		&m.APIKeyID, &m.CreatedBy, &deleted, &created, &through)
 	if err != nil {
 		return store.Message{}, err
 	}
@@ -82,6 +83,7 @@ func scanMessage(s rowScanner) (store.Message, error) {
 	}
 	m.DeletedAt = fromNullMicros(deleted)
 	m.CreatedAt = fromMicros(created)
+	m.SummaryThroughSeq = through.Int64
 	if err := json.Unmarshal([]byte(parts), &m.Parts); err != nil {
 		return store.Message{}, fmt.Errorf("decode message parts: %w", err)
 	}
@@ -195,10 +197,10 @@ func (t sqliteTx) InsertMessage(ctx context.Context, m store.Message, at time.Ti
 		cost = sql.NullInt64{Int64: *m.CostMicros, Valid: true}
 	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
 		m.ID, m.ChatID, m.Seq, string(m.Role), parts, m.Usage.Input, m.Usage.Output,
 		m.Usage.CacheRead, m.Usage.CacheWrite, m.Usage.Reasoning, cost, m.ModelConfigID,
-		m.APIKeyID, m.CreatedBy, at.UnixMicro())
+		m.APIKeyID, m.CreatedBy, at.UnixMicro(), sql.NullInt64{Int64: m.SummaryThroughSeq, Valid: m.SummaryThroughSeq != 0})
 	if err != nil {
 		return store.Message{}, classify(err)
 	}

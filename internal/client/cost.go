@@ -1,0 +1,31 @@
+package client
+
+import (
+	"context"
+	"net/http"
+)
+
+// ChatCost is what a chat and its subagents cost in US dollars. A nil
+// cost means the model calls it covers were not priced; UnpricedMessages
+// counts the calls left out of the sums.
+type ChatCost struct {
+	ChatID           string      `json:"chat_id"`
+	CostUSD          *float64    `json:"cost_usd"`
+	OwnCostUSD       *float64    `json:"own_cost_usd"`
+	Children         []ChildCost `json:"children"`
+	UnpricedMessages int         `json:"unpriced_messages"`
+}
+
+// ChildCost is one subagent's share of a ChatCost.
+type ChildCost struct {
+	ChatID  string   `json:"chat_id"`
+	Title   string   `json:"title"`
+	CostUSD *float64 `json:"cost_usd"`
+}
+
+// ChatCost sums the cost of one of the caller's chats and its subagents.
+func (c *Client) ChatCost(ctx context.Context, id string) (ChatCost, error) {
+	var out ChatCost
+	err := c.do(ctx, http.MethodGet, chatPath(id)+"/cost", nil, nil, &out)
+	return out, err
+}

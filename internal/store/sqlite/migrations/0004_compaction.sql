@@ -1,0 +1,8 @@
+-- Compaction boundaries: a summary message records the last seq it
+-- covers, so messages sent while it was written stay in the prompt.
+
+-- +goose Up
+ALTER TABLE messages ADD COLUMN summary_through_seq INTEGER;
+
+-- +goose Down
+ALTER TABLE messages DROP COLUMN summary_through_seq;

@@ -1,0 +1,226 @@
+// Administration: users, providers, models, deployment settings, usage.
+
+import * as api from './api.js';
+import { h, clear, field, time, usd, num, toast, notice, select, badge } from './dom.js';
+import { barChart } from './chart.js';
+
+// page loads what an admin page needs; a 403 shows "forbidden" instead.
+async function page(main, title, load) {
+  clear(main, h('h1', {}, title));
+  try {
+    return await load();
+  } catch (e) {
+    main.append(notice(e, title));
+    return null;
+  }
+}
+
+function errLine() { return h('p', { class: 'error', role: 'alert' }); }
+
+async function act(f, ok, after) {
+  try { await f(); if (ok) toast(ok); if (after) await after(); } catch (e) { toast(e.message, 'error'); }
+}
+
+export async function adminUsers({ main }) {
+  const body = h('div');
+  const load = async () => {
+    const { users } = await api.get('/users');
+    clear(body, h('table', {}, h('caption', { class: 'sr-only' }, 'Users'),
+      h('thead', {}, h('tr', {}, ['Username', 'Role', 'State', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, users.map((u) => {
+        const pw = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', minlength: 8, required: true });
+        return h('tr', { 'data-user': u.username },
+          h('td', {}, u.username), h('td', {}, u.role), h('td', {}, u.suspended ? badge('suspended') : 'active'), h('td', {}, time(u.created_at)),
+          h('td', { class: 'actions' },
+            h('button', { type: 'button', onclick: () => act(() => api.patch(`/users/${u.id}`, { suspended: !u.suspended }), u.suspended ? 'User restored.' : 'User suspended.', load) }, u.suspended ? 'Unsuspend' : 'Suspend'),
+            h('button', { type: 'button', onclick: () => act(() => api.patch(`/users/${u.id}`, { role: u.role === 'admin' ? 'member' : 'admin' }), 'Role changed.', load) }, u.role === 'admin' ? 'Make member' : 'Make admin'),
+            h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api.patch(`/users/${u.id}`, { password: pw.value }), 'Password reset.', load); } },
+              field(`New password for ${u.username}`, pw), h('button', { type: 'submit' }, 'Reset password'))));
+      }))));
+  };
+  if ((await page(main, 'Users', load)) === null) return;
+  const name = h('input', { name: 'username', required: true, pattern: '[a-z0-9][a-z0-9._\\-]{0,62}', autocapitalize: 'none' });
+  const role = select('role', [['member', 'member'], ['admin', 'admin']], 'member');
+  const pw = h('input', { name: 'password', type: 'password', autocomplete: 'new-password' });
+  const err = errLine();
+  main.append(h('form', { class: 'card inline', onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const b = { username: name.value.trim(), role: role.value };
+    if (pw.value) b.password = pw.value;
+    try { await api.post('/users', b); name.value = pw.value = ''; toast('User created.'); await load(); } catch (e2) { err.textContent = e2.message; }
+  } }, h('h2', {}, 'Create a user'), field('Username', name), field('Role', role), field('Password (optional)', pw), h('button', { type: 'submit', class: 'primary' }, 'Create user'), err), body);
+}
+
+const TYPES = [['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['openai-compatible', 'OpenAI-compatible']];
+
+export async function adminProviders({ main }) {
+  const body = h('div');
+  const load = async () => {
+    const { providers } = await api.get('/providers');
+    clear(body, providers.length ? h('ul', { class: 'rows' }, providers.map((p) => {
+      const url = h('input', { name: 'base_url', type: 'url', value: p.base_url, required: true });
+      const key = h('input', { name: 'api_key', type: 'password', autocomplete: 'off', required: true });
+      const enc = encodeURIComponent(p.name);
+      return h('li', { class: 'card', 'data-provider': p.name },
+        h('h3', {}, p.name, ' ', h('span', { class: 'muted' }, p.type), ' ', p.enabled ? badge('enabled') : badge('disabled')),
+        h('p', {}, 'Central key: ', p.has_api_key ? h('code', {}, p.api_key_hint || 'set') : 'none'),
+        h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api.patch(`/providers/${enc}`, { base_url: url.value }), 'Provider saved.', load); } },
+          field(`Base URL of ${p.name}`, url), h('button', { type: 'submit' }, 'Save')),
+        h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api.patch(`/providers/${enc}`, { api_key: key.value }), 'Central key set.', load); } },
+          field(`Central key for ${p.name}`, key), h('button', { type: 'submit' }, 'Set key')),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', onclick: () => act(() => api.patch(`/providers/${enc}`, { enabled: !p.enabled }), p.enabled ? 'Provider disabled.' : 'Provider enabled.', load) }, p.enabled ? 'Disable' : 'Enable'),
+          p.has_api_key ? h('button', { type: 'button', onclick: () => act(() => api.patch(`/providers/${enc}`, { api_key: '' }), 'Central key removed.', load) }, 'Remove key') : null,
+          h('button', { type: 'button', class: 'danger', onclick: () => act(() => api.del(`/providers/${enc}`), 'Provider deleted.', load) }, 'Delete')));
+    })) : h('p', { class: 'muted' }, 'No providers.'));
+  };
+  if ((await page(main, 'Providers', load)) === null) return;
+  const name = h('input', { name: 'name', required: true, pattern: '[a-z0-9]+(-[a-z0-9]+)*' });
+  const type = select('type', TYPES, 'openai');
+  const url = h('input', { name: 'base_url', type: 'url', required: true, placeholder: 'https://api.openai.com/v1' });
+  const key = h('input', { name: 'api_key', type: 'password', autocomplete: 'off' });
+  const enabled = h('input', { type: 'checkbox', name: 'enabled', checked: true, id: 'prov-enabled' });
+  const err = errLine();
+  main.append(h('form', { class: 'card', onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const b = { name: name.value.trim(), type: type.value, base_url: url.value.trim(), enabled: enabled.checked };
+    if (key.value) b.api_key = key.value;
+    try { await api.post('/providers', b); name.value = url.value = key.value = ''; toast('Provider created.'); await load(); } catch (e2) { err.textContent = e2.message; }
+  } }, h('h2', {}, 'Add a provider'), field('Name', name), field('Type', type), field('Base URL', url), field('Central API key (optional)', key),
+  h('div', { class: 'field check' }, enabled, h('label', { for: 'prov-enabled' }, 'Enabled')),
+  h('button', { type: 'submit', class: 'primary' }, 'Add provider'), err), body);
+}
+
+const PRICES = [['input', 'Input'], ['output', 'Output'], ['cache_read', 'Cache read'], ['cache_write', 'Cache write']];
+
+function priceInputs(prefix, prices) {
+  const ins = {};
+  for (const [k] of PRICES) ins[k] = h('input', { name: 'price_' + k, type: 'number', min: 0, step: 'any', value: prices && prices[k] !== null && prices[k] !== undefined ? prices[k] : '' });
+  return [ins, h('fieldset', {}, h('legend', {}, `${prefix}prices (US$ per million tokens; empty: unknown)`), PRICES.map(([k, l]) => field(l, ins[k])))];
+}
+const priceBody = (ins) => Object.fromEntries(PRICES.map(([k]) => [k, ins[k].value === '' ? null : Number(ins[k].value)]));
+
+export async function adminModels({ main }) {
+  const body = h('div');
+  const load = async () => {
+    const { models } = await api.get('/models?all=true');
+    clear(body, h('ul', { class: 'rows' }, models.map((m) => {
+      const dn = h('input', { name: 'display_name', value: m.display_name || '' });
+      const cl = h('input', { name: 'context_limit', type: 'number', min: 0, value: m.context_limit || '' });
+      const en = h('input', { type: 'checkbox', name: 'enabled', checked: m.enabled, id: 'en-' + m.id });
+      const df = h('input', { type: 'checkbox', name: 'default', checked: m.default, id: 'df-' + m.id });
+      const [ins, fs] = priceInputs('', m.prices);
+      return h('li', { class: 'card', 'data-model': m.model },
+        h('h3', {}, m.display_name || m.model, ' ', h('span', { class: 'muted' }, `${m.provider} / ${m.model}`), ' ', m.default ? badge('default') : null, m.enabled ? null : badge('disabled')),
+        h('p', { class: 'muted' }, `Context ${num(m.context_limit)} tokens · input ${m.prices.input ?? '?'} · output ${m.prices.output ?? '?'} $/Mtok`),
+        h('details', {}, h('summary', {}, 'Edit'),
+          h('form', { onsubmit: (e) => {
+            e.preventDefault();
+            act(() => api.patch(`/models/${m.id}`, { display_name: dn.value, context_limit: Number(cl.value || 0), prices: priceBody(ins), enabled: en.checked, default: df.checked }), 'Model saved.', load);
+          } }, field('Display name', dn), field('Context limit (tokens)', cl), fs,
+          h('div', { class: 'field check' }, en, h('label', { for: en.id }, 'Enabled')),
+          h('div', { class: 'field check' }, df, h('label', { for: df.id }, 'Default model')),
+          h('button', { type: 'submit', class: 'primary' }, 'Save'),
+          h('button', { type: 'button', class: 'danger', onclick: () => act(() => api.del(`/models/${m.id}`), 'Model deleted.', load) }, 'Delete'))));
+    })));
+  };
+  if ((await page(main, 'Models', load)) === null) return;
+  let provs = [];
+  try { provs = (await api.get('/providers')).providers; } catch { /* shown empty */ }
+  const prov = select('provider', provs.map((p) => [p.name, p.name]), provs[0] && provs[0].name);
+  const model = h('input', { name: 'model', required: true, placeholder: 'e.g. gpt-4o-mini' });
+  const dn = h('input', { name: 'display_name' });
+  const cl = h('input', { name: 'context_limit', type: 'number', min: 0, placeholder: 'from the catalogue' });
+  const [ins, fs] = priceInputs('', null);
+  const df = h('input', { type: 'checkbox', name: 'default', id: 'new-default' });
+  const err = errLine();
+  main.append(h('form', { class: 'card', onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const b = { provider: prov.value, model: model.value.trim(), default: df.checked };
+    if (dn.value.trim()) b.display_name = dn.value.trim();
+    if (cl.value) b.context_limit = Number(cl.value);
+    const pr = priceBody(ins);
+    if (Object.values(pr).some((v) => v !== null)) b.prices = pr;
+    try { await api.post('/models', b); model.value = dn.value = cl.value = ''; toast('Model added.'); await load(); } catch (e2) { err.textContent = e2.message; }
+  } }, h('h2', {}, 'Add a model'), field('Provider', prov), field('Model', model), field('Display name (optional)', dn), field('Context limit (optional)', cl), fs,
+  h('div', { class: 'field check' }, df, h('label', { for: 'new-default' }, 'Make it the default')),
+  h('button', { type: 'submit', class: 'primary' }, 'Add model'), err), body);
+}
+
+export async function adminDeployment({ main }) {
+  const cur = await page(main, 'Deployment settings', () => api.get('/settings/deployment'));
+  if (!cur) return;
+  let models = [];
+  try { models = (await api.get('/models')).models; } catch { /* empty pickers */ }
+  const opts = [['', 'None'], ...models.map((m) => [m.id, `${m.display_name || m.model} (${m.provider})`])];
+  const dbg = h('input', { type: 'checkbox', name: 'debug_recording', checked: cur.debug_recording, id: 'dep-debug' });
+  const forced = h('input', { type: 'checkbox', name: 'debug_recording_forced', checked: cur.debug_recording_forced, id: 'dep-forced' });
+  const roles = ['subagent', 'advisor', 'compaction', 'title'];
+  const sels = Object.fromEntries(roles.map((r) => [r, select(r, opts, (cur.models && cur.models[r]) || '')]));
+  const thr = h('input', { name: 'compaction_threshold_percent', type: 'number', min: 1, max: 100, value: cur.compaction_threshold_percent ?? '' });
+  const err = errLine();
+  main.append(h('form', { class: 'card', onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    try {
+      await api.patch('/settings/deployment', {
+        debug_recording: dbg.checked, debug_recording_forced: forced.checked,
+        models: Object.fromEntries(roles.map((r) => [r, sels[r].value || null])),
+        compaction_threshold_percent: Number(thr.value || 0),
+      });
+      toast('Deployment settings saved.');
+    } catch (e2) { err.textContent = e2.message; }
+  } },
+  h('div', { class: 'field check' }, dbg, h('label', { for: 'dep-debug' }, 'Debug recording on by default')),
+  h('div', { class: 'field check' }, forced, h('label', { for: 'dep-forced' }, 'Force debug recording for everyone')),
+  roles.map((r) => field(`${r[0].toUpperCase()}${r.slice(1)} model`, sels[r])),
+  field('Compaction threshold (% of the context)', thr),
+  h('button', { type: 'submit', class: 'primary' }, 'Save'), err));
+}
+
+const tokens = (r) => (r.input_tokens || 0) + (r.output_tokens || 0);
+
+export async function adminUsage({ main }) {
+  const users = await page(main, 'Usage', async () => (await api.get('/users')).users);
+  if (!users) return;
+  let provs = [];
+  try { provs = (await api.get('/providers')).providers; } catch { /* filter stays empty */ }
+  const names = new Map(users.map((u) => [u.id, u.username]));
+  const user = select('user', [['', 'Everyone'], ...users.map((u) => [u.id, u.username])], '');
+  const prov = select('provider', [['', 'Every provider'], ...provs.map((p) => [p.name, p.name])], '');
+  const model = h('input', { name: 'model', placeholder: 'any' });
+  const since = h('input', { name: 'since', type: 'date' });
+  const until = h('input', { name: 'until', type: 'date' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const load = async () => {
+    const f = { user: user.value, provider: prov.value, model: model.value.trim(),
+      since: since.value ? since.value + 'T00:00:00Z' : '', until: until.value ? until.value + 'T23:59:59Z' : '' };
+    try {
+      const [{ usage }, { interceptions }] = await Promise.all([
+        api.get('/gateway/usage' + api.qs(f)),
+        api.get('/gateway/interceptions' + api.qs({ ...f, limit: 100 })),
+      ]);
+      const who = (r) => r.username || names.get(r.user_id) || r.user_id;
+      clear(out, h('div', { class: 'charts' },
+        barChart('Tokens per day by user', usage, who, tokens, num),
+        barChart('Cost per day by user', usage, who, (r) => r.cost_usd || 0, usd),
+        barChart('Tokens per day by model', usage, (r) => r.model, tokens, num),
+        barChart('Cost per day by model', usage, (r) => r.model, (r) => r.cost_usd || 0, usd)),
+      h('h2', {}, 'Gateway calls'),
+      interceptions.length ? h('div', { class: 'scroll' }, h('table', { class: 'interceptions' },
+        h('thead', {}, h('tr', {}, ['Started', 'User', 'Provider', 'Model', 'Source', 'Status', 'Tokens in / out', 'Cost', 'Chat'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, interceptions.map((i) => h('tr', {},
+          h('td', {}, time(i.started_at)), h('td', {}, names.get(i.user_id) || i.user_id), h('td', {}, i.provider), h('td', {}, i.model),
+          h('td', {}, i.source || ''), h('td', { class: i.status >= 400 ? 'error' : '' }, String(i.status || ''), i.error ? ` ${i.error}` : ''),
+          h('td', {}, `${num(i.usage && i.usage.input_tokens)} / ${num(i.usage && i.usage.output_tokens)}`), h('td', {}, usd(i.cost_usd)),
+          h('td', {}, i.chat_id ? h('code', { title: i.chat_id }, i.chat_id.slice(0, 8)) : '—')))))) : h('p', { class: 'muted' }, 'No calls match.'));
+    } catch (e) { clear(out, notice(e, 'Usage')); }
+  };
+  main.append(h('form', { class: 'filters card', onsubmit: (e) => { e.preventDefault(); load(); } },
+    field('User', user), field('Provider', prov), field('Model', model), field('Since', since), field('Until', until),
+    h('button', { type: 'submit', class: 'primary' }, 'Apply')), out);
+  await load();
+}

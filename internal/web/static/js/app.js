@@ -1,0 +1,121 @@
+// The single-page app: sign-in, navigation and a history-API router.
+
+import * as api from './api.js';
+import { h, clear, field, toast, go } from './dom.js';
+import { chatList, newChat, conversation } from './chats.js';
+import { settings } from './settings.js';
+import { debugViewer } from './debug.js';
+import { adminUsers, adminProviders, adminModels, adminDeployment, adminUsage } from './admin.js';
+
+export const state = { user: null };
+
+const main = document.getElementById('main');
+let cleanup = null;
+
+const routes = [
+  [/^\/chats\/?$/, () => chatList],
+  [/^\/chats\/new$/, () => newChat],
+  [/^\/chats\/([^/]+)\/debug$/, () => debugViewer],
+  [/^\/chats\/([^/]+)$/, () => conversation],
+  [/^\/settings$/, () => settings],
+  [/^\/admin\/?$/, () => adminUsers],
+  [/^\/admin\/users$/, () => adminUsers],
+  [/^\/admin\/providers$/, () => adminProviders],
+  [/^\/admin\/models$/, () => adminModels],
+  [/^\/admin\/deployment$/, () => adminDeployment],
+  [/^\/admin\/usage$/, () => adminUsage],
+];
+
+function nav() {
+  const links = [['/chats', 'Chats'], ['/settings', 'Settings']];
+  if (state.user && state.user.role === 'admin') {
+    links.push(['/admin/users', 'Users'], ['/admin/providers', 'Providers'], ['/admin/models', 'Models'],
+      ['/admin/deployment', 'Deployment'], ['/admin/usage', 'Usage']);
+  }
+  const here = location.pathname;
+  clear(document.getElementById('nav'), h('ul', {}, links.map(([href, label]) =>
+    h('li', {}, h('a', { href, 'aria-current': here === href || (href === '/chats' && here.startsWith('/chats/')) ? 'page' : false }, label)))));
+  document.getElementById('whoami').textContent = state.user ? `${state.user.username}${state.user.role === 'admin' ? ' (admin)' : ''}` : '';
+}
+
+async function route() {
+  if (cleanup) { try { cleanup(); } catch { /* page already gone */ } cleanup = null; }
+  const path = location.pathname;
+  if (!state.user) {
+    try {
+      state.user = await api.get('/me');
+    } catch {
+      state.user = null;
+    }
+  }
+  if (!state.user) {
+    document.getElementById('top').hidden = true;
+    return loginPage();
+  }
+  document.getElementById('top').hidden = false;
+  if (path === '/' || path === '/login') return go('/chats', true);
+  nav();
+  for (const [re, page] of routes) {
+    const m = re.exec(path);
+    if (m) {
+      const ctx = { main, params: m.slice(1).map(decodeURIComponent), user: state.user, onLeave: (f) => { cleanup = f; } };
+      clear(main);
+      try {
+        await page()(ctx);
+      } catch (e) {
+        clear(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, e.message));
+      }
+      document.title = (main.querySelector('h1')?.textContent || 'chatd') + ' · chatd';
+      return;
+    }
+  }
+  clear(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no page here. ', h('a', { href: '/chats' }, 'Go to your chats')));
+}
+
+function loginPage() {
+  document.title = 'Sign in · chatd';
+  const err = h('p', { class: 'error', role: 'alert' });
+  const user = h('input', { name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
+  const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = h('form', { class: 'card narrow', onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    try {
+      const r = await api.post('/auth/session', { username: user.value.trim(), password: pass.value });
+      state.user = r.user;
+      const to = location.pathname === '/' || location.pathname === '/login' ? '/chats' : location.pathname;
+      go(to, true);
+    } catch (e2) {
+      err.textContent = e2.status === 401 ? 'Wrong username or password.' : e2.message;
+      pass.select();
+    }
+  } },
+  h('h1', {}, 'Sign in to chatd'),
+  field('Username', user),
+  field('Password', pass),
+  h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+  err);
+  clear(main, form);
+  user.focus();
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  if (a.target || a.origin !== location.origin || a.hasAttribute('download')) return;
+  e.preventDefault();
+  if (a.pathname + a.search !== location.pathname + location.search) go(a.pathname + a.search);
+});
+
+window.addEventListener('popstate', route);
+window.addEventListener('chatd:unauthenticated', () => {
+  if (state.user) { state.user = null; toast('Your session ended; sign in again.', 'error'); route(); }
+});
+
+document.getElementById('signout').addEventListener('click', async () => {
+  try { await api.del('/auth/session'); } catch { /* signed out anyway */ }
+  state.user = null;
+  go('/login', true);
+});
+
+route();

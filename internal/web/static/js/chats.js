@@ -1,0 +1,419 @@
+// Chats: the list, a new chat, and the live conversation view.
+
+import * as api from './api.js';
+import { h, clear, field, time, usd, toast, go, notice, badge } from './dom.js';
+import { render } from './md.js';
+
+const BUSY = new Set(['running', 'interrupting', 'requires_action']);
+
+export async function chatList({ main }) {
+  const search = h('input', { type: 'search', name: 'q', placeholder: 'Filter by title' });
+  const archived = h('input', { type: 'checkbox', name: 'archived' });
+  const list = h('div', { class: 'chatlist' });
+  let chats = [];
+  let failed = null;
+  const draw = () => {
+    if (failed) return clear(list, notice(failed, 'Chats'));
+    const q = search.value.trim().toLowerCase();
+    const shown = chats.filter((c) => !q || (c.title || '').toLowerCase().includes(q));
+    if (!shown.length) return clear(list, h('p', { class: 'muted' }, chats.length ? 'No chat matches.' : archived.checked ? 'No archived chats.' : 'No chats yet. Start one!'));
+    clear(list, h('ul', { class: 'rows' }, shown.map((c) => h('li', {},
+      h('a', { href: `/chats/${encodeURIComponent(c.id)}`, class: 'title' }, c.title || 'Untitled chat'),
+      ' ', badge(c.status), c.archived ? h('span', { class: 'badge' }, 'archived') : null,
+      h('span', { class: 'muted when' }, 'last activity ', time(c.updated_at))))));
+  };
+  const load = async () => {
+    try {
+      failed = null;
+      chats = (await api.get('/chats' + api.qs({ archived: archived.checked ? 'true' : 'false', limit: 500 }))).chats;
+    } catch (e) { failed = e; }
+    draw();
+  };
+  search.addEventListener('input', draw);
+  archived.addEventListener('change', load);
+  clear(main,
+    h('div', { class: 'pagehead' }, h('h1', {}, 'Chats'), h('a', { href: '/chats/new', class: 'button primary' }, 'New chat')),
+    h('div', { class: 'filters' }, field('Search by title', search),
+      h('div', { class: 'field check' }, archived, h('label', { for: archived.id = 'show-archived' }, 'Show archived'))),
+    list);
+  await load();
+}
+
+// modelOptions fills a select with the enabled models, the default first
+// selected.
+export async function modelSelect(name, { inherit } = {}) {
+  const sel = h('select', { name });
+  try {
+    const { models } = await api.get('/models');
+    if (inherit) sel.append(h('option', { value: '' }, inherit));
+    for (const m of models) {
+      sel.append(h('option', { value: m.id, selected: !inherit && m.default }, `${m.display_name || m.model} (${m.provider})${m.default ? ' — default' : ''}`));
+    }
+  } catch (e) {
+    sel.append(h('option', { value: '' }, 'models unavailable'));
+  }
+  return sel;
+}
+
+export async function newChat({ main }) {
+  const model = await modelSelect('model');
+  const title = h('input', { name: 'title', maxlength: 200, placeholder: 'Generated from the first message if empty' });
+  const msg = h('textarea', { name: 'message', rows: 5, required: true });
+  const err = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'card', onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const body = { message: msg.value };
+    if (model.value) body.model = model.value;
+    if (title.value.trim()) body.title = title.value.trim();
+    try {
+      const r = await api.post('/chats', body);
+      go(`/chats/${encodeURIComponent(r.chat.id)}`);
+    } catch (e2) {
+      err.replaceWith(notice(e2, 'Chats'));
+    }
+  } },
+  field('Model', model), field('Title (optional)', title), field('Message', msg),
+  h('button', { type: 'submit', class: 'primary' }, 'Start chat'), err);
+  enterSends(msg, form);
+  clear(main, h('h1', {}, 'New chat'), form);
+  msg.focus();
+}
+
+// enterSends submits a textarea's form on Enter; Shift+Enter is a newline.
+function enterSends(ta, form) {
+  ta.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+}
+
+function json(v) {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v === 'string') {
+    try { return JSON.stringify(JSON.parse(v), null, 2); } catch { return v; }
+  }
+  return JSON.stringify(v, null, 2);
+}
+
+// partNode renders one part of a message.
+function partNode(p, names) {
+  switch (p.type) {
+    case 'text': return h('div', { class: 'md' }, render(p.text));
+    case 'reasoning': return h('details', { class: 'reasoning' }, h('summary', {}, 'Reasoning'), h('div', { class: 'md' }, render(p.text)));
+    case 'tool_call':
+      if (p.tool_call_id) names.set(p.tool_call_id, p.tool_name);
+      return h('details', { class: 'tool' }, h('summary', {}, 'Tool call ', h('code', {}, p.tool_name || '?'), p.client_side ? ' (client)' : ''),
+        h('pre', {}, json(p.input)));
+    case 'tool_result':
+      return h('details', { class: 'tool' + (p.is_error ? ' failed' : '') },
+        h('summary', {}, p.is_error ? 'Tool error ' : 'Tool result ', h('code', {}, p.tool_name || names.get(p.tool_call_id) || '?')),
+        h('pre', {}, json(p.output ?? p.text)));
+    default: return h('pre', {}, json(p));
+  }
+}
+
+export async function conversation(ctx) {
+  const { main, params } = ctx;
+  const id = params[0];
+  const path = `/chats/${encodeURIComponent(id)}`;
+  let chat;
+  let queue = [];
+  try {
+    ({ chat, queue } = await api.get(path));
+  } catch (e) {
+    if (e.status === 404) return clear(main, h('h1', {}, 'Chat not found'), h('p', {}, h('a', { href: '/chats' }, 'Back to your chats')));
+    return clear(main, h('h1', {}, 'Chat'), notice(e, 'Chats'));
+  }
+  const messages = new Map(); // seq -> message
+  const names = new Map(); // tool_call_id -> tool name
+  let live = { blocks: new Map(), tools: new Map(), note: '' };
+  let seen = new Set();
+  let lastID = '';
+  let es = null;
+  let closed = false;
+  let retryTimer = null;
+  let backoff = 500;
+
+  const title = h('h1', { class: 'chat-title' });
+  const status = h('span');
+  const conn = h('span', { class: 'conn muted', role: 'status' });
+  const costEl = h('span', { class: 'cost muted' });
+  const banner = h('div', { class: 'banner' });
+  const family = h('div', { class: 'family' });
+  const list = h('ol', { class: 'messages', role: 'log', 'aria-label': 'Messages' });
+  const liveEl = h('div', { class: 'live', 'aria-live': 'off' });
+  const queueEl = h('section', { class: 'queue', 'aria-label': 'Queued messages' });
+  const interrupt = h('button', { type: 'button', onclick: async () => {
+    try { ({ chat, queue } = await api.post(path + '/interrupt')); drawHead(); drawQueue(); } catch (e) { toast(e.message, 'error'); }
+  } }, 'Interrupt');
+  const archive = h('button', { type: 'button', onclick: async () => {
+    try { ({ chat } = await api.patch(path, { archived: !chat.archived })); drawHead(); toast(chat.archived ? 'Chat archived.' : 'Chat restored.'); } catch (e) { toast(e.message, 'error'); }
+  } });
+  const rename = h('button', { type: 'button', class: 'link', onclick: async () => {
+    const input = h('input', { name: 'title', value: chat.title || '', maxlength: 200 });
+    const f = h('form', { class: 'inline', onsubmit: async (e) => {
+      e.preventDefault();
+      try { ({ chat } = await api.patch(path, { title: input.value })); } catch (e2) { toast(e2.message, 'error'); }
+      f.replaceWith(title); drawHead();
+    } }, field('Title', input), h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', onclick: () => { f.replaceWith(title); } }, 'Cancel'));
+    title.replaceWith(f);
+    input.focus();
+  } }, 'Rename');
+
+  const msg = h('textarea', { name: 'message', rows: 3, placeholder: 'Message (Enter to send, Shift+Enter for a new line)' });
+  const sendErr = h('p', { class: 'error', role: 'alert' });
+  const send = async (mode) => {
+    const text = msg.value;
+    if (!text.trim()) return;
+    sendErr.textContent = '';
+    try {
+      const r = await api.post(path + '/messages', { message: text, mode });
+      msg.value = '';
+      if (r.chat) { chat = r.chat; drawHead(); }
+      if (r.queued) toast('Queued: it runs when the current turn ends.');
+    } catch (e) {
+      sendErr.textContent = e.message;
+    }
+  };
+  const sendNow = h('button', { type: 'button', onclick: () => send('interrupt') }, 'Send now (interrupt)');
+  const composer = h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); send('queue'); } },
+    field('Message', msg), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Send'), sendNow), sendErr);
+  enterSends(msg, composer);
+
+  clear(main,
+    h('div', { class: 'pagehead' }, title, h('div', { class: 'actions' }, rename, interrupt, archive,
+      h('a', { class: 'button', href: path + '/debug' }, 'Debug'))),
+    h('p', { class: 'meta' }, status, ' ', conn, ' ', costEl),
+    family, banner, list, liveEl, queueEl, composer);
+
+  function drawHead() {
+    title.textContent = chat.title || 'Untitled chat';
+    document.title = title.textContent + ' · chatd';
+    clear(status, badge(chat.status), chat.archived ? h('span', { class: 'badge' }, 'archived') : null);
+    const busy = BUSY.has(chat.status);
+    interrupt.hidden = !busy;
+    sendNow.hidden = !busy;
+    archive.textContent = chat.archived ? 'Unarchive' : 'Archive';
+    const b = [];
+    if (chat.retry) {
+      b.push(h('p', { class: 'notice retry', role: 'status' }, `Retrying (attempt ${chat.retry.attempt})`,
+        chat.retry.next_at ? [' at ', time(chat.retry.next_at)] : '', chat.retry.error ? `: ${chat.retry.error}` : ''));
+    }
+    if (chat.status === 'error' && chat.last_error) b.push(h('p', { class: 'error', role: 'alert' }, 'The turn failed: ', chat.last_error));
+    if (chat.status === 'requires_action') b.push(h('p', { class: 'notice' }, 'Waiting for a client to run a tool', chat.action_deadline ? [' (until ', time(chat.action_deadline), ')'] : '', '.'));
+    clear(banner, b);
+  }
+
+  function drawQueue() {
+    if (!queue.length) return clear(queueEl);
+    clear(queueEl, h('h2', {}, `Queued (${queue.length})`), h('ol', { class: 'rows' }, queue.map((q) => h('li', { class: 'queued' },
+      h('div', { class: 'md' }, render(q.parts.filter((p) => p.type === 'text').map((p) => p.text).join('\n'))),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => qop('POST', `/queue/${encodeURIComponent(q.id)}/promote`) }, 'Move to front'),
+        h('button', { type: 'button', class: 'danger', onclick: () => qop('DELETE', `/queue/${encodeURIComponent(q.id)}`) }, 'Delete'))))));
+  }
+  async function qop(method, sub) {
+    try { ({ chat, queue } = await api.call(method, path + sub, method === 'POST' ? {} : undefined)); drawHead(); drawQueue(); } catch (e) { toast(e.message, 'error'); }
+  }
+
+  function messageNode(m) {
+    const kids = m.parts.map((p) => partNode(p, names));
+    const li = h('li', { class: 'msg ' + m.role, 'data-seq': m.seq, 'data-id': m.id },
+      h('div', { class: 'who' }, m.role === 'user' ? 'You' : m.role === 'assistant' ? 'Assistant' : m.role === 'tool' ? 'Tools' : 'Summary',
+        ' ', time(m.created_at)), kids);
+    if (m.role === 'summary') return h('li', { class: 'msg summary', 'data-seq': m.seq }, h('details', {}, h('summary', {}, 'Earlier messages were summarised'), kids));
+    if (m.role === 'user') {
+      li.append(h('div', { class: 'actions' }, h('button', { type: 'button', class: 'link', onclick: () => edit(m, li) }, 'Edit')));
+    }
+    return li;
+  }
+
+  function edit(m, li) {
+    const ta = h('textarea', { name: 'edit', rows: 3, value: m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('\n') });
+    const err = h('p', { class: 'error', role: 'alert' });
+    const f = h('form', { class: 'edit', onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        const r = await api.put(`${path}/messages/${encodeURIComponent(m.id)}`, { message: ta.value });
+        chat = r.chat;
+        drawHead();
+        // Editing drops every later message; start over from the
+        // server's state rather than guess which ones went.
+        restart();
+      } catch (e2) {
+        err.textContent = e2.status === 409 ? `${e2.message} (interrupt the running turn first)` : e2.message;
+      }
+    } }, field('Edit message', ta), h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary' }, 'Save and rerun'),
+      h('button', { type: 'button', onclick: () => f.replaceWith(messageNode(m)) }, 'Cancel')), err);
+    li.replaceWith(f);
+    ta.focus();
+  }
+
+  function putMessage(m) {
+    const prev = messages.get(m.seq);
+    if (prev && prev.id !== m.id) {
+      // The history was rewritten (an edit): later messages are gone.
+      for (const s of [...messages.keys()]) if (s > m.seq) messages.delete(s);
+      for (const el of [...list.children]) if (Number(el.dataset.seq) > m.seq) el.remove();
+    }
+    messages.set(m.seq, m);
+    const node = messageNode(m);
+    const old = list.querySelector(`[data-seq="${m.seq}"]`);
+    if (old) return old.replaceWith(node);
+    const after = [...list.children].find((el) => Number(el.dataset.seq) > m.seq);
+    list.insertBefore(node, after || null);
+  }
+
+  let liveQueued = false;
+  function drawLive() {
+    if (liveQueued) return;
+    liveQueued = true;
+    requestAnimationFrame(() => {
+      liveQueued = false;
+      const kids = [];
+      for (const b of live.blocks.values()) kids.push(partNode({ type: b.kind, text: b.text }, names));
+      for (const [tid, t] of live.tools) {
+        kids.push(partNode({ type: 'tool_call', tool_call_id: tid, tool_name: t.name, input: t.input }, names));
+        if (t.output !== undefined) kids.push(partNode({ type: 'tool_result', tool_call_id: tid, tool_name: t.name, output: t.output, is_error: t.is_error }, names));
+      }
+      if (live.note) kids.unshift(h('p', { class: 'notice' }, live.note));
+      clear(liveEl, kids.length ? h('div', { class: 'msg assistant streaming' }, h('div', { class: 'who' }, 'Assistant (writing…)'), kids) : null);
+      stick();
+    });
+  }
+
+  function part(p) {
+    const blk = p.block ?? '';
+    switch (p.kind) {
+      case 'text_delta':
+      case 'reasoning_delta': {
+        const key = p.kind + ':' + blk;
+        const b = live.blocks.get(key) || { kind: p.kind === 'text_delta' ? 'text' : 'reasoning', text: '' };
+        b.text += p.delta || '';
+        live.blocks.set(key, b);
+        break;
+      }
+      case 'tool_call_start':
+      case 'tool_call_delta':
+      case 'tool_call':
+      case 'tool_result': {
+        const tid = p.tool_call_id || blk;
+        const t = live.tools.get(tid) || { name: p.tool_name, input: '' };
+        if (p.tool_name) t.name = p.tool_name;
+        if (p.kind === 'tool_call_delta') t.input += p.delta || '';
+        if (p.kind === 'tool_call' && p.input !== undefined) t.input = p.input;
+        if (p.kind === 'tool_result') { t.output = p.output ?? ''; t.is_error = p.is_error; }
+        live.tools.set(tid, t);
+        break;
+      }
+      case 'restart':
+        live = { blocks: new Map(), tools: new Map(), note: `Retrying this step${p.attempt ? ` (attempt ${p.attempt})` : ''}…` };
+        break;
+    }
+    drawLive();
+  }
+
+  // stick keeps the view at the bottom while the reader is there.
+  let atBottom = true;
+  const onScroll = () => { atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80; };
+  window.addEventListener('scroll', onScroll, { passive: true });
+  function stick() { if (atBottom) window.scrollTo(0, document.body.scrollHeight); }
+
+  let lastStatus = chat.status;
+  function onEvent(e) {
+    if (e.lastEventId) {
+      if (seen.has(e.lastEventId)) return;
+      seen.add(e.lastEventId);
+      lastID = e.lastEventId;
+    }
+    let d;
+    try { d = JSON.parse(e.data); } catch { return; }
+    switch (e.type) {
+      case 'chat':
+        chat = d.chat;
+        drawHead();
+        if (chat.status !== lastStatus) { lastStatus = chat.status; refreshSide(); }
+        if (!BUSY.has(chat.status)) { live = { blocks: new Map(), tools: new Map(), note: '' }; drawLive(); }
+        break;
+      case 'message':
+        putMessage(d.message);
+        if (d.message.role !== 'user') { live = { blocks: new Map(), tools: new Map(), note: '' }; drawLive(); }
+        stick();
+        break;
+      case 'queue':
+        queue = d.queue || [];
+        drawQueue();
+        break;
+      case 'part':
+        part(d.part);
+        break;
+    }
+  }
+
+  function connect() {
+    if (closed) return;
+    const url = `${api.base}${path}/stream` + (lastID ? '?last_event_id=' + encodeURIComponent(lastID) : '');
+    es = new EventSource(url);
+    for (const t of ['chat', 'message', 'queue', 'part']) es.addEventListener(t, onEvent);
+    es.onopen = () => { backoff = 500; conn.textContent = 'live'; conn.className = 'conn ok'; };
+    es.onerror = () => {
+      conn.textContent = 'reconnecting…';
+      conn.className = 'conn warn';
+      // EventSource retries by itself (sending Last-Event-ID) unless the
+      // server refused the stream; then reconnect by hand.
+      if (es.readyState === EventSource.CLOSED) {
+        es.close();
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, 15000);
+      }
+    };
+  }
+  function restart() {
+    if (es) es.close();
+    messages.clear();
+    list.replaceChildren();
+    seen = new Set();
+    lastID = '';
+    live = { blocks: new Map(), tools: new Map(), note: '' };
+    drawLive();
+    connect();
+  }
+  // A network drop the EventSource did not notice (a laptop waking up):
+  // reconnect from the last event when the browser is back online.
+  const onOnline = () => { if (es) es.close(); clearTimeout(retryTimer); connect(); };
+  window.addEventListener('online', onOnline);
+
+  async function refreshSide() {
+    api.get(path + '/cost').then((c) => {
+      clear(costEl, 'Cost: ', usd(c.cost_usd), c.children && c.children.length ? ` (this chat ${usd(c.own_cost_usd)})` : '',
+        c.unpriced_messages ? `, ${c.unpriced_messages} unpriced` : '');
+    }, (e) => { costEl.textContent = e.missing ? 'Cost not available.' : ''; });
+    const kids = [];
+    if (chat.parent_chat_id) kids.push(h('p', {}, 'Subagent of ', h('a', { href: `/chats/${encodeURIComponent(chat.parent_chat_id)}` }, 'the parent chat')));
+    try {
+      const { chats } = await api.get(path + '/children');
+      if (chats.length) {
+        kids.push(h('details', { class: 'children', open: true }, h('summary', {}, `Subagents (${chats.length})`),
+          h('ul', {}, chats.map((c) => h('li', {}, h('a', { href: `/chats/${encodeURIComponent(c.id)}` }, c.title || 'Untitled subagent'), ' ', badge(c.status))))));
+      }
+    } catch { /* no subagents here */ }
+    clear(family, kids);
+  }
+
+  drawHead();
+  drawQueue();
+  refreshSide();
+  connect();
+  ctx.onLeave(() => {
+    closed = true;
+    if (es) es.close();
+    clearTimeout(retryTimer);
+    window.removeEventListener('online', onOnline);
+    window.removeEventListener('scroll', onScroll);
+  });
+}
