@@ -9,6 +9,7 @@ import (
 
 	"github.com/chatd/chatd/internal/llmtest"
 	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/settings"
 	"github.com/chatd/chatd/internal/store"
 )
 
@@ -269,6 +270,51 @@ func TestTitle(t *testing.T) {
 		t.Fatalf("a title call carries the chat id")
 	}
 	// Drain the title goroutine before the store closes.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_ = s.Run(ctx)
+}
+
+// TestTitleOverrideFallsBackToChatModel: the user's title model override
+// is tried first; when it fails, the chat's own model writes the title.
+func TestTitleOverrideFallsBackToChatModel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, llmtest.Response{
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   []byte(`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Kyoto trip"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`),
+	})
+	titles := llmtest.NewServer(t, errorReply(400, "this title model is broken"))
+	central, err := e.kr.Seal(secret.New("sk-titles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.db.CreateProvider(t.Context(), store.Provider{Name: "titles", Type: store.ProviderOpenAI, BaseURL: titles.URL + "/v1", Enabled: true, APIKeyCipher: central})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := e.db.CreateModel(t.Context(), store.ModelConfig{ProviderID: p.ID, Model: "cheap", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.PutUserSetting(t.Context(), e.user.ID, settings.ModelKey(settings.ModelTitle), mc.ID); err != nil {
+		t.Fatal(err)
+	}
+	s := e.service(nil)
+	c, err := s.CreateChat(t.Context(), store.NewChat{OwnerID: e.user.ID, ModelConfigID: e.model.ID, APIKeyID: e.key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := subscribe(t, s, c.ID, "")
+	if _, err := s.Send(t.Context(), c.ID, text("I want to plan a trip to Kyoto"), e.key, e.user.ID, store.SendQueue); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, events, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Title != "" })
+	if ev.Chat.Title != "Kyoto trip" {
+		t.Fatalf("title = %q, want the chat model's", ev.Chat.Title)
+	}
+	if n := len(titles.Requests()); n != 1 {
+		t.Fatalf("title model called %d times, want 1", n)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_ = s.Run(ctx)

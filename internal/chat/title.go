@@ -11,6 +11,7 @@ import (
 	"charm.land/fantasy"
 
 	"github.com/chatd/chatd/internal/route"
+	"github.com/chatd/chatd/internal/settings"
 	"github.com/chatd/chatd/internal/store"
 )
 
@@ -44,7 +45,19 @@ func (s *Service) generateTitle(ctx context.Context, c store.Chat, text, apiKeyI
 	log := s.log.With("chat_id", c.ID)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	title, err := s.askTitle(ctx, c, text, apiKeyID)
+	// A cheap title model (the user's or deployment's override, else the
+	// configured one) first, then the chat's own model, then the first
+	// words of the message.
+	titleModel, err := s.modelOverride(ctx, c.OwnerID, settings.ModelTitle)
+	if err != nil {
+		log.Warn("chat: read title model override", "error", err)
+	}
+	titleModel = cmp.Or(titleModel, s.cfg.TitleModelID, c.ModelConfigID)
+	title, err := s.askTitle(ctx, c, titleModel, text, apiKeyID)
+	if err != nil && titleModel != c.ModelConfigID && ctx.Err() == nil {
+		log.Info("chat: title model failed; trying the chat's model", "model_config_id", titleModel, "error", err)
+		title, err = s.askTitle(ctx, c, c.ModelConfigID, text, apiKeyID)
+	}
 	if err != nil {
 		log.Info("chat: title generation failed; using the first words", "error", err)
 		title = fallbackTitle(text)
@@ -66,10 +79,10 @@ func (s *Service) generateTitle(ctx context.Context, c store.Chat, text, apiKeyI
 	s.sync(ctx, c.ID)
 }
 
-func (s *Service) askTitle(ctx context.Context, c store.Chat, text, apiKeyID string) (string, error) {
+func (s *Service) askTitle(ctx context.Context, c store.Chat, modelID, text, apiKeyID string) (string, error) {
 	res, err := s.router.Model(ctx, route.Request{
 		UserID:        c.OwnerID,
-		ModelConfigID: cmp.Or(s.cfg.TitleModelID, c.ModelConfigID),
+		ModelConfigID: modelID,
 		APIKeyID:      apiKeyID,
 		Purpose:       route.PurposeTitle,
 		Debug: &route.DebugInfo{
