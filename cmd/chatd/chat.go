@@ -207,7 +207,7 @@ func (c *cli) chatShowCmd() *cobra.Command {
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"chat": ch.Chat, "queue": nonNil(ch.Queue), "messages": nonNil(msgs), "cost": cost})
 			}
-			out := cmd.OutOrStdout()
+			out := termSafe{cmd.OutOrStdout()}
 			pairs := [][2]string{
 				{"ID", ch.Chat.ID},
 				{"Title", orDash(ch.Chat.Title)},
@@ -343,7 +343,11 @@ type renderer struct {
 }
 
 func (c *cli) newRenderer(cmd *cobra.Command, reasoning bool) *renderer {
-	return &renderer{out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), json: c.json, reasoning: reasoning}
+	r := &renderer{out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), json: c.json, reasoning: reasoning}
+	if !c.json {
+		r.out, r.errOut = termSafe{r.out}, termSafe{r.errOut}
+	}
+	return r
 }
 
 func (r *renderer) event(ev client.ChatEvent) error {

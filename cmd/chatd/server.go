@@ -30,7 +30,7 @@ func newServerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the chatd server",
-		Long: `Run the chatd server: the HTTP API, the AI gateway and (later) the chat daemon.
+		Long: `Run the chatd server: the web interface, the HTTP API, the AI gateway and the chat daemon.
 
 Every flag can also be set with an environment variable: CHATD_ and the flag
 name in upper case with dashes as underscores (--data-dir is CHATD_DATA_DIR).

@@ -209,7 +209,17 @@ func validText(field, s string) error {
 	if utf8.RuneCountInString(s) > maxMessageText {
 		return invalid(field, "at most %d characters", maxMessageText)
 	}
+	if i := strings.IndexFunc(s, forbiddenControl); i >= 0 {
+		return invalid(field, "must not contain control character %U (only tab, newline and carriage return are allowed)", []rune(s[i:])[0])
+	}
 	return nil
+}
+
+// forbiddenControl reports the C0 and C1 control characters a message may
+// not hold: NUL cannot be stored in PostgreSQL text, and escape sequences
+// would reach every terminal that prints the chat.
+func forbiddenControl(r rune) bool {
+	return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r < 0xa0)
 }
 
 func validTitle(s string) error {
@@ -221,6 +231,9 @@ func validTitle(s string) error {
 	}
 	if strings.ContainsAny(s, "\r\n") {
 		return invalid("title", "must be one line")
+	}
+	if i := strings.IndexFunc(s, forbiddenControl); i >= 0 {
+		return invalid("title", "must not contain control character %U", []rune(s[i:])[0])
 	}
 	return nil
 }

@@ -133,6 +133,14 @@ func cleanTitle(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
+	// A model's answer may hold control characters; a title is shown in
+	// lists and terminals.
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 	s = strings.TrimPrefix(s, "Title:")
 	s = strings.Trim(strings.TrimSpace(s), "\"'`*#")
 	s = strings.TrimRightFunc(s, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
