@@ -72,8 +72,34 @@ func (c *cli) commands() []*cobra.Command {
 		f.StringVar(&c.url, "url", "", "chatd server URL (default $CHATD_URL, the saved login, or "+defaultURL+")")
 		f.StringVar(&c.apiKey, "api-key", "", "chatd API key (default $CHATD_API_KEY or the saved login; prefer the variable: flags show in ps)")
 		f.BoolVar(&c.json, "json", false, "print JSON instead of tables")
+		refuseUnknownSubcommands(cmd)
 	}
 	return cmds
+}
+
+// refuseUnknownSubcommands makes every command group fail on a word it
+// does not know (cobra would print the help and exit 0, so a typo such as
+// `chatd keys rm ID` would look like success to a script).
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		names := make([]string, 0, len(cmd.Commands()))
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		return fmt.Errorf("unknown command %q for %q; use one of: %s", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+	}
 }
 
 // explicitURL is the server URL from the flag or the environment, without

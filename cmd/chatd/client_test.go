@@ -697,3 +697,27 @@ func TestInterrupted(t *testing.T) {
 type fakeEnv map[string]string
 
 func (e fakeEnv) get(k string) string { return e[k] }
+
+func TestUnknownSubcommandFails(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"keys typo", []string{"keys", "rm", "x"}, `unknown command "rm" for "chatd keys"`},
+		{"providers typo", []string{"providers", "add", "x"}, `unknown command "add" for "chatd providers"`},
+		{"nested typo", []string{"settings", "deployment", "bogus"}, `unknown command "bogus"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := execCLI(t, nil, "", tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, _, err := execCLI(t, nil, "", "keys"); err != nil {
+		t.Fatalf("a group without arguments prints its help: %v", err)
+	}
+}

@@ -106,7 +106,8 @@ func printBanner(w io.Writer, c Config, addr net.Addr, admin *firstAdmin) {
 		fmt.Fprintf(&b, "  password: %s\n", admin.password.Reveal())
 		fmt.Fprintf(&b, "  API key:  %s\n", admin.key.Reveal())
 		fmt.Fprintf(&b, "These are shown only once. Try:\n")
-		fmt.Fprintf(&b, "  CHATD_URL=%s CHATD_API_KEY=%s chatd models ls\n", url, admin.key.Reveal())
+		fmt.Fprintf(&b, "  export CHATD_URL=%s CHATD_API_KEY=%s\n", url, admin.key.Reveal())
+		fmt.Fprintf(&b, "  go run ./cmd/chatd chat \"hello\"    (or chatd chat \"hello\" with the binary installed)\n")
 		if c.FirstAdminKeyFile != "" {
 			fmt.Fprintf(&b, "The API key was also written to %s.\n", c.FirstAdminKeyFile)
 		}
