@@ -61,6 +61,14 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(c.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	// The file holds key hashes and sealed provider keys: create it
+	// readable by the owner only, whatever the umask or the directory's
+	// mode. SQLite gives its -wal and -shm files the database's mode.
+	f, err := os.OpenFile(c.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	f.Close()
 
 	w, err := sql.Open("sqlite", dsn(c.Path, false))
 	if err != nil {

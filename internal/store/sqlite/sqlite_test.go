@@ -167,3 +167,29 @@ func TestGeneratedIDsAreUUIDv7(t *testing.T) {
 		}
 	}
 }
+
+func TestFilesOwnerOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "chatd.db")
+	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.PutSetting(t.Context(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"chatd.db", "chatd.db-wal", "chatd.db-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s mode = %v, want no access for group or others", name, fi.Mode().Perm())
+		}
+	}
+}
