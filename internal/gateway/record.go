@@ -10,11 +10,15 @@ import (
 	"github.com/chatd/chatd/internal/store"
 )
 
-// recordWorkers write records in parallel; the store serialises what it
-// must (SQLite has one writer).
+// One writer drains the queue in batches: a record per transaction made
+// the single SQLite writer spend most of a busy gateway's CPU on commits
+// and statement parsing, and several writers only contend for its lock.
+// A batch waits up to recordLinger for company, so that a steady trickle
+// of calls also shares commits; shutdown does not wait for it.
 const (
-	recordWorkers = 4
-	recordQueue   = 16384
+	recordBatch  = 256
+	recordLinger = 5 * time.Millisecond
+	recordQueue  = 16384
 	// fullWarnEvery spaces out warnings about a full queue.
 	fullWarnEvery = 10 * time.Second
 )
@@ -37,16 +41,54 @@ type recorder struct {
 
 func newRecorder(s store.Store, log *slog.Logger, timeout time.Duration) *recorder {
 	r := &recorder{store: s, log: log, timeout: timeout, queue: make(chan store.Interception, recordQueue)}
-	r.wg.Add(recordWorkers)
-	for range recordWorkers {
-		go func() {
-			defer r.wg.Done()
-			for in := range r.queue {
-				r.write(context.Background(), in)
-			}
-		}()
-	}
+	r.wg.Go(r.run)
 	return r
+}
+
+// run writes what is queued, up to recordBatch records per transaction,
+// until close.
+func (r *recorder) run() {
+	batch := make([]store.Interception, 0, recordBatch)
+	linger := time.NewTimer(recordLinger)
+	linger.Stop()
+	for in := range r.queue {
+		batch = append(batch[:0], in)
+		linger.Reset(recordLinger)
+	fill:
+		for len(batch) < recordBatch {
+			select {
+			case in, ok := <-r.queue:
+				if !ok {
+					break fill // closing: write what there is now
+				}
+				batch = append(batch, in)
+			case <-linger.C:
+				break fill
+			}
+		}
+		linger.Stop()
+		r.writeBatch(batch)
+		clear(batch) // drop prompts and tool calls until the next batch
+	}
+}
+
+// writeBatch writes batch in one transaction. If that fails, it writes the
+// records one by one, so that one bad record does not lose the others.
+func (r *recorder) writeBatch(batch []store.Interception) {
+	if len(batch) == 1 {
+		r.write(context.Background(), batch[0])
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	err := r.store.CreateInterceptions(ctx, batch)
+	cancel()
+	if err == nil {
+		return
+	}
+	r.log.Warn("record interceptions in a batch; writing them one by one", "count", len(batch), "err", err)
+	for _, in := range batch {
+		r.write(context.Background(), in)
+	}
 }
 
 // enqueue hands in to a worker. When the queue is full it waits: losing a

@@ -3,8 +3,6 @@ package gateway
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
-	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -102,82 +100,6 @@ func newExtractor(a api) extractor {
 		return &anthropicExtractor{}
 	}
 	return nil
-}
-
-// requestInfo is what the gateway reads from a request body.
-type requestInfo struct {
-	model  string
-	stream bool
-	prompt string
-}
-
-// parseRequest reads model, stream flag and the last user prompt.
-func parseRequest(a api, body []byte) (requestInfo, *gatewayError) {
-	var (
-		ri  requestInfo
-		err error
-	)
-	switch a {
-	case apiOpenAIChat:
-		ri, err = parseChatRequest(body)
-	case apiOpenAIResponses:
-		ri, err = parseResponsesRequest(body)
-	case apiAnthropicMessages:
-		ri, err = parseAnthropicRequest(body)
-	}
-	if err != nil {
-		return ri, errorf(400, kindInvalidRequest, "request body is not valid JSON: "+jsonErrorText(err))
-	}
-	if ri.model == "" {
-		return ri, errorf(400, kindInvalidRequest, "model is required")
-	}
-	return ri, nil
-}
-
-func jsonErrorText(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return se.Error()
-	case errors.As(err, &te):
-		return "field " + te.Field + " has the wrong type"
-	}
-	return "malformed"
-}
-
-// textOf reads message content that is either a string or an array of
-// parts, keeping the parts whose type is in kinds.
-func textOf(raw json.RawMessage, kinds ...string) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		return s
-	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	if json.Unmarshal(raw, &parts) != nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, p := range parts {
-		for _, k := range kinds {
-			if p.Type == k && p.Text != "" {
-				if b.Len() > 0 {
-					b.WriteByte('\n')
-				}
-				b.WriteString(p.Text)
-				break
-			}
-		}
-	}
-	return b.String()
 }
 
 // clip bounds recorded text.

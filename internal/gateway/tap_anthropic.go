@@ -11,28 +11,6 @@ import (
 // Anthropic Messages: https://docs.anthropic.com/en/api/messages and
 // https://docs.anthropic.com/en/docs/build-with-claude/streaming
 
-func parseAnthropicRequest(body []byte) (requestInfo, error) {
-	var r struct {
-		Model    string        `json:"model"`
-		Stream   bool          `json:"stream"`
-		Messages []chatMessage `json:"messages"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return requestInfo{}, err
-	}
-	ri := requestInfo{model: r.Model, stream: r.Stream}
-	// Walk back past user turns that only carry tool results.
-	for i := len(r.Messages) - 1; i >= 0; i-- {
-		if m := r.Messages[i]; m.Role == "user" {
-			if s := textOf(m.Content, "text"); s != "" {
-				ri.prompt = s
-				break
-			}
-		}
-	}
-	return ri, nil
-}
-
 // anthropicUsage has pointers because message_delta repeats only some
 // counts; a missing one keeps its earlier value.
 type anthropicUsage struct {

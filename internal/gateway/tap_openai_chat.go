@@ -2,67 +2,40 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"sort"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/chatd/chatd/internal/store"
 )
 
 // OpenAI Chat Completions: https://platform.openai.com/docs/api-reference/chat
 
-type chatMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
-}
-
-func parseChatRequest(body []byte) (requestInfo, error) {
-	var r struct {
-		Model    string        `json:"model"`
-		Stream   bool          `json:"stream"`
-		Messages []chatMessage `json:"messages"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return requestInfo{}, err
-	}
-	ri := requestInfo{model: r.Model, stream: r.Stream}
-	for i := len(r.Messages) - 1; i >= 0; i-- {
-		if m := r.Messages[i]; m.Role == "user" {
-			if s := textOf(m.Content, "text"); s != "" {
-				ri.prompt = s
-				break
-			}
-		}
-	}
-	return ri, nil
-}
-
+// chatUsage is the usage object of a response or a final chunk.
 type chatUsage struct {
-	PromptTokens        int64 `json:"prompt_tokens"`
-	CompletionTokens    int64 `json:"completion_tokens"`
-	PromptTokensDetails struct {
-		CachedTokens int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	CompletionTokensDetails struct {
-		ReasoningTokens int64 `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
+	PromptTokens, CompletionTokens, CachedTokens, ReasoningTokens int64
+}
+
+// chatUsageOf reads a usage object; nil when absent or null.
+func chatUsageOf(v gjson.Result) *chatUsage {
+	if !v.IsObject() {
+		return nil
+	}
+	return &chatUsage{
+		PromptTokens:     v.Get("prompt_tokens").Int(),
+		CompletionTokens: v.Get("completion_tokens").Int(),
+		CachedTokens:     v.Get("prompt_tokens_details.cached_tokens").Int(),
+		ReasoningTokens:  v.Get("completion_tokens_details.reasoning_tokens").Int(),
+	}
 }
 
 func (u *chatUsage) usage() store.Usage {
 	return store.Usage{
 		Input:     u.PromptTokens,
 		Output:    u.CompletionTokens,
-		CacheRead: u.PromptTokensDetails.CachedTokens,
-		Reasoning: u.CompletionTokensDetails.ReasoningTokens,
+		CacheRead: u.CachedTokens,
+		Reasoning: u.ReasoningTokens,
 	}
-}
-
-type chatToolCall struct {
-	Index    int    `json:"index"`
-	ID       string `json:"id"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
 }
 
 // chatExtractor reads usage, tool calls and reasoning text (the
@@ -99,85 +72,73 @@ func (x *chatExtractor) event(_ string, data []byte) {
 	if !interesting && bytes.Contains(data, chatPlainContent) {
 		return
 	}
-	var c struct {
-		Choices []struct {
-			Index int `json:"index"`
-			Delta struct {
-				ReasoningContent string         `json:"reasoning_content"`
-				Reasoning        string         `json:"reasoning"`
-				ToolCalls        []chatToolCall `json:"tool_calls"`
-			} `json:"delta"`
-			FinishReason *string `json:"finish_reason"`
-		} `json:"choices"`
-		Usage *chatUsage `json:"usage"`
-	}
-	if json.Unmarshal(data, &c) != nil {
+	if !gjson.ValidBytes(data) {
 		return
 	}
-	if c.Usage != nil {
-		x.usage = c.Usage
+	c := gjson.ParseBytes(data)
+	if u := chatUsageOf(c.Get("usage")); u != nil {
+		x.usage = u
 	}
-	for _, ch := range c.Choices {
-		if ch.Index != 0 {
-			continue
+	c.Get("choices").ForEach(func(_, ch gjson.Result) bool {
+		if ch.Get("index").Int() != 0 {
+			return true
 		}
-		if ch.FinishReason != nil && *ch.FinishReason != "" {
+		if ch.Get("finish_reason").String() != "" {
 			x.finished = true
 		}
-		x.reasoning.add(ch.Delta.ReasoningContent)
-		x.reasoning.add(ch.Delta.Reasoning)
-		for _, tc := range ch.Delta.ToolCalls {
+		d := ch.Get("delta")
+		x.reasoning.add(d.Get("reasoning_content").String())
+		x.reasoning.add(d.Get("reasoning").String())
+		d.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			i := int(tc.Get("index").Int())
 			if x.tools == nil {
 				x.tools = map[int]*toolAcc{}
 			}
-			a := x.tools[tc.Index]
+			a := x.tools[i]
 			if a == nil {
 				if len(x.tools) >= maxToolCalls {
-					continue
+					return true
 				}
 				a = &toolAcc{}
-				x.tools[tc.Index] = a
+				x.tools[i] = a
 			}
-			if tc.ID != "" {
-				a.id = tc.ID
+			if id := tc.Get("id").String(); id != "" {
+				a.id = id
 			}
-			if tc.Function.Name != "" {
-				a.name += tc.Function.Name
+			fn := tc.Get("function")
+			if name := fn.Get("name").String(); name != "" {
+				a.name += name
 			}
-			a.appendArgs(tc.Function.Arguments)
-		}
-	}
+			a.appendArgs(fn.Get("arguments").String())
+			return true
+		})
+		return true
+	})
 }
 
 func (x *chatExtractor) body(data []byte) {
-	var r struct {
-		Choices []struct {
-			Index   int `json:"index"`
-			Message struct {
-				ReasoningContent string         `json:"reasoning_content"`
-				Reasoning        string         `json:"reasoning"`
-				ToolCalls        []chatToolCall `json:"tool_calls"`
-			} `json:"message"`
-		} `json:"choices"`
-		Usage *chatUsage `json:"usage"`
-	}
-	if json.Unmarshal(data, &r) != nil {
+	if !gjson.ValidBytes(data) {
 		return
 	}
-	x.usage = r.Usage
+	r := gjson.ParseBytes(data)
+	x.usage = chatUsageOf(r.Get("usage"))
 	x.done = true
-	for _, ch := range r.Choices {
-		if ch.Index != 0 {
-			continue
+	r.Get("choices").ForEach(func(_, ch gjson.Result) bool {
+		if ch.Get("index").Int() != 0 {
+			return true
 		}
-		x.reasoning.add(ch.Message.ReasoningContent)
-		x.reasoning.add(ch.Message.Reasoning)
-		for _, tc := range ch.Message.ToolCalls {
+		m := ch.Get("message")
+		x.reasoning.add(m.Get("reasoning_content").String())
+		x.reasoning.add(m.Get("reasoning").String())
+		m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
 			if len(x.blocking) < maxToolCalls {
-				x.blocking = append(x.blocking, store.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: clip(tc.Function.Arguments)})
+				fn := tc.Get("function")
+				x.blocking = append(x.blocking, store.ToolCall{ID: tc.Get("id").String(), Name: fn.Get("name").String(), Arguments: clip(fn.Get("arguments").String())})
 			}
-		}
-	}
+			return true
+		})
+		return true
+	})
 }
 
 // complete: "[DONE]" ends every OpenAI stream; some compatible servers

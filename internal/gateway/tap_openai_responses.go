@@ -9,44 +9,6 @@ import (
 
 // OpenAI Responses: https://platform.openai.com/docs/api-reference/responses
 
-func parseResponsesRequest(body []byte) (requestInfo, error) {
-	var r struct {
-		Model  string          `json:"model"`
-		Stream bool            `json:"stream"`
-		Input  json.RawMessage `json:"input"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return requestInfo{}, err
-	}
-	ri := requestInfo{model: r.Model, stream: r.Stream}
-	in := bytes.TrimSpace(r.Input)
-	if len(in) == 0 {
-		return ri, nil
-	}
-	if in[0] == '"' {
-		_ = json.Unmarshal(in, &ri.prompt)
-		return ri, nil
-	}
-	var items []struct {
-		Type    string          `json:"type"`
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
-	}
-	if json.Unmarshal(in, &items) != nil {
-		return ri, nil // an input shape we do not read; the provider judges it
-	}
-	for i := len(items) - 1; i >= 0; i-- {
-		it := items[i]
-		if it.Role == "user" && (it.Type == "" || it.Type == "message") {
-			if s := textOf(it.Content, "input_text"); s != "" {
-				ri.prompt = s
-				break
-			}
-		}
-	}
-	return ri, nil
-}
-
 type responsesUsage struct {
 	InputTokens        int64 `json:"input_tokens"`
 	OutputTokens       int64 `json:"output_tokens"`

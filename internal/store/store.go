@@ -120,6 +120,9 @@ type ProviderKeys interface {
 type Interceptions interface {
 	// CreateInterception inserts a finished record. ID is set when empty.
 	CreateInterception(ctx context.Context, in Interception) (Interception, error)
+	// CreateInterceptions inserts finished records in one transaction: all
+	// or none. IDs are set when empty. It is how a busy gateway keeps up.
+	CreateInterceptions(ctx context.Context, ins []Interception) error
 	GetInterception(ctx context.Context, id string) (Interception, error)
 	// ListInterceptions returns records matching f, newest first.
 	ListInterceptions(ctx context.Context, f InterceptionFilter) ([]Interception, error)

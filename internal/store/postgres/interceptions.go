@@ -50,32 +50,66 @@ func scanInterception(row pgx.Row) (store.Interception, error) {
 	return in, nil
 }
 
-// CreateInterception inserts a finished record. ID is set when empty and
-// StartedAt defaults to the database clock.
-func (db *DB) CreateInterception(ctx context.Context, in store.Interception) (store.Interception, error) {
-	op := "create interception"
+const insertInterception = `
+	INSERT INTO interceptions (` + interceptionCols + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+		$16, $17, COALESCE($18, now()), $19, $20, $21, $22, $23, $24, $25, $26, $27::jsonb, $28, $29)`
+
+// interceptionArgs returns the arguments of insertInterception for in.
+func interceptionArgs(in store.Interception) ([]any, error) {
 	var toolCalls []byte
 	if len(in.ToolCalls) > 0 {
 		var err error
 		if toolCalls, err = json.Marshal(in.ToolCalls); err != nil {
-			return store.Interception{}, fmt.Errorf("%s: encode tool calls: %w", op, err)
+			return nil, fmt.Errorf("encode tool calls: %w", err)
 		}
 	}
-	row := db.pool.QueryRow(ctx, `
-		INSERT INTO interceptions (`+interceptionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-			$16, $17, COALESCE($18, now()), $19, $20, $21, $22, $23, $24, $25, $26, $27::jsonb, $28, $29)
-		RETURNING `+interceptionCols,
+	return []any{
 		orNewID(in.ID), in.UserID, in.APIKeyID, in.ProviderName, string(in.ProviderType), in.Endpoint, in.Model,
 		in.Streaming, in.Client, in.UserAgent, in.ChatID, in.SubchatID, in.Source, in.CredentialKind, in.CredentialHint,
 		in.Status, in.Error, nullTime(in.StartedAt), nullTime(in.EndedAt), int64(in.TTFB),
 		in.Usage.Input, in.Usage.Output, in.Usage.CacheRead, in.Usage.CacheWrite, in.Usage.Reasoning,
-		in.Prompt, toolCalls, in.Reasoning, in.CostMicros)
-	out, err := scanInterception(row)
+		in.Prompt, toolCalls, in.Reasoning, in.CostMicros,
+	}, nil
+}
+
+// CreateInterception inserts a finished record. ID is set when empty and
+// StartedAt defaults to the database clock.
+func (db *DB) CreateInterception(ctx context.Context, in store.Interception) (store.Interception, error) {
+	op := "create interception"
+	args, err := interceptionArgs(in)
+	if err != nil {
+		return store.Interception{}, fmt.Errorf("%s: %w", op, err)
+	}
+	out, err := scanInterception(db.pool.QueryRow(ctx, insertInterception+` RETURNING `+interceptionCols, args...))
 	if err != nil {
 		return store.Interception{}, wrap(op, err)
 	}
 	return out, nil
+}
+
+// CreateInterceptions inserts finished records in one transaction and one
+// round trip, all or none.
+func (db *DB) CreateInterceptions(ctx context.Context, ins []store.Interception) error {
+	op := fmt.Sprintf("create %d interceptions", len(ins))
+	if len(ins) == 0 {
+		return nil
+	}
+	var b pgx.Batch
+	for _, in := range ins {
+		args, err := interceptionArgs(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		b.Queue(insertInterception, args...)
+	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, &b).Close()
+	})
+	if err != nil {
+		return wrap(op, err)
+	}
+	return nil
 }
 
 // GetInterception returns the record with the given ID.

@@ -49,8 +49,12 @@ func scanInterception(s rowScanner) (store.Interception, error) {
 	return in, nil
 }
 
-// CreateInterception inserts a finished record.
-func (db *DB) CreateInterception(ctx context.Context, in store.Interception) (store.Interception, error) {
+const insertInterception = `INSERT INTO interceptions (` + interceptionColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// interceptionArgs normalises in as it is stored and returns it with the
+// arguments of insertInterception.
+func interceptionArgs(in store.Interception) (store.Interception, []any, error) {
 	if in.ID == "" {
 		in.ID = newID()
 	}
@@ -65,7 +69,7 @@ func (db *DB) CreateInterception(ctx context.Context, in store.Interception) (st
 	if len(in.ToolCalls) > 0 {
 		b, err := json.Marshal(in.ToolCalls)
 		if err != nil {
-			return store.Interception{}, fmt.Errorf("create interception: encode tool calls: %w", err)
+			return store.Interception{}, nil, fmt.Errorf("encode tool calls: %w", err)
 		}
 		toolCalls = sql.NullString{String: string(b), Valid: true}
 	}
@@ -73,17 +77,55 @@ func (db *DB) CreateInterception(ctx context.Context, in store.Interception) (st
 	if in.CostMicros != nil {
 		cost = sql.NullInt64{Int64: *in.CostMicros, Valid: true}
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO interceptions (`+interceptionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return in, []any{
 		in.ID, in.UserID, in.APIKeyID, in.ProviderName, in.ProviderType, in.Endpoint, in.Model,
 		in.Streaming, in.Client, in.UserAgent, in.ChatID, in.SubchatID, in.Source, in.CredentialKind, in.CredentialHint,
 		in.Status, in.Error, in.StartedAt.UnixMicro(), ended, in.TTFB.Microseconds(),
 		in.Usage.Input, in.Usage.Output, in.Usage.CacheRead, in.Usage.CacheWrite, in.Usage.Reasoning,
-		in.Prompt, toolCalls, in.Reasoning, cost)
+		in.Prompt, toolCalls, in.Reasoning, cost,
+	}, nil
+}
+
+// CreateInterception inserts a finished record.
+func (db *DB) CreateInterception(ctx context.Context, in store.Interception) (store.Interception, error) {
+	in, args, err := interceptionArgs(in)
 	if err != nil {
+		return store.Interception{}, fmt.Errorf("create interception: %w", err)
+	}
+	if _, err := db.w.ExecContext(ctx, insertInterception, args...); err != nil {
 		return store.Interception{}, fmt.Errorf("create interception %q: %w", in.ID, classify(err))
 	}
 	return in, nil
+}
+
+// CreateInterceptions inserts finished records in one transaction, all or
+// none. One commit for many records is what lets the single SQLite writer
+// keep up with a busy gateway.
+func (db *DB) CreateInterceptions(ctx context.Context, ins []store.Interception) error {
+	if len(ins) == 0 {
+		return nil
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, insertInterception)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, in := range ins {
+			in, args, err := interceptionArgs(in)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("%q: %w", in.ID, classify(err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create %d interceptions: %w", len(ins), classify(err))
+	}
+	return nil
 }
 
 // GetInterception returns the record with id.

@@ -109,6 +109,29 @@ func testInterceptions(t *testing.T, fresh func(t *testing.T) store.Store) {
 		_, err = s.CreateInterception(ctx, fullInterception())
 		wantErr(t, "create duplicate", err, store.ErrConflict)
 	})
+	t.Run("Batch", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		noErr(t, "create empty batch", s.CreateInterceptions(ctx, nil))
+		full := fullInterception()
+		minimal := store.Interception{UserID: "u", Model: "m", StartedAt: base.Add(time.Minute)}
+		noErr(t, "create batch", s.CreateInterceptions(ctx, []store.Interception{full, minimal}))
+		got, err := s.GetInterception(ctx, full.ID)
+		noErr(t, "get", err)
+		sameRecord(t, "get", got, full)
+		list, err := s.ListInterceptions(ctx, store.InterceptionFilter{})
+		noErr(t, "list", err)
+		if len(list) != 2 || list[0].ID == "" || list[0].Model != "m" {
+			t.Fatalf("list = %v, want the minimal record (with an ID) then %q", ids(list), full.ID)
+		}
+
+		// All or none: a duplicate ID fails the batch and writes nothing.
+		novel := store.Interception{ID: "int-new", UserID: "u", StartedAt: base}
+		err = s.CreateInterceptions(ctx, []store.Interception{novel, full})
+		wantErr(t, "create batch with a duplicate", err, store.ErrConflict)
+		_, err = s.GetInterception(ctx, novel.ID)
+		wantErr(t, "get from a failed batch", err, store.ErrNotFound)
+	})
 	t.Run("Filters", func(t *testing.T) {
 		s := fresh(t)
 		ctx := t.Context()
