@@ -540,6 +540,9 @@ func costPairs(c client.ChatCost) [][2]string {
 	if c.UnpricedMessages > 0 {
 		pairs = append(pairs, [2]string{"Unpriced calls", strconv.Itoa(c.UnpricedMessages)})
 	}
+	if c.UnmeteredMessages > 0 {
+		pairs = append(pairs, [2]string{"Unmetered calls", strconv.Itoa(c.UnmeteredMessages) + " (interrupted before usage was reported)"})
+	}
 	for _, k := range c.Children {
 		pairs = append(pairs, [2]string{"Subagent " + k.ChatID, fmt.Sprintf("%s  %s", usd(k.CostUSD), orDash(k.Title))})
 	}

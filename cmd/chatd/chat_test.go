@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/api"
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/chat"
+	"github.com/chatd/chatd/internal/client"
 	"github.com/chatd/chatd/internal/gateway"
 	"github.com/chatd/chatd/internal/llmtest"
 	"github.com/chatd/chatd/internal/route"
@@ -142,5 +143,35 @@ func TestChatCommand(t *testing.T) {
 	out = mustCLI(t, env, "", "chat", "ls", "--archived", "--json")
 	if got := decodeJSON[map[string][]map[string]any](t, out); len(got["chats"]) != 0 {
 		t.Fatalf("archived = %v", got)
+	}
+}
+
+func TestCostPairsCounts(t *testing.T) {
+	t.Parallel()
+	one := 0.5
+	tests := []struct {
+		name string
+		cost client.ChatCost
+		want string
+	}{
+		{"priced", client.ChatCost{CostUSD: &one}, "Cost"},
+		{"unpriced", client.ChatCost{UnpricedMessages: 2}, "Cost|Unpriced calls=2"},
+		{"unmetered", client.ChatCost{CostUSD: &one, UnmeteredMessages: 1}, "Cost|Unmetered calls=1 (interrupted before usage was reported)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, p := range costPairs(tt.cost) {
+				if p[0] == "Cost" {
+					got = append(got, p[0])
+					continue
+				}
+				got = append(got, p[0]+"="+p[1])
+			}
+			if g := strings.Join(got, "|"); g != tt.want {
+				t.Fatalf("pairs = %q, want %q", g, tt.want)
+			}
+		})
 	}
 }

@@ -310,6 +310,9 @@ func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
 		Model       string          `json:"model"`
 		Title       *string         `json:"title"`
 		ClientTools []toolSpecInput `json:"client_tools"`
+		// Debug is the chat's debug override from the start, so that its
+		// first turn and title run are recorded (or not) too.
+		Debug json.RawMessage `json:"debug"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -319,6 +322,9 @@ func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	nc := store.NewChat{First: parts}
+	if nc.DebugOverride, err = debugOverride(req.Debug); err != nil {
+		return err
+	}
 	if req.Title != nil {
 		if err := validTitle(*req.Title); err != nil {
 			return err
@@ -339,6 +345,19 @@ func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.log.Info("chat created", "chat_id", c.ID, "user_id", p.User.ID, "api_key_id", p.Key.ID, "model_config_id", c.ModelConfigID)
 	return a.writeChat(w, r, http.StatusCreated, c)
+}
+
+// debugOverride reads a chat's "debug" field: true, false, or null (or
+// absent) to inherit the user's and deployment's settings.
+func debugOverride(raw json.RawMessage) (*bool, error) {
+	if raw == nil || isNull(raw) {
+		return nil, nil
+	}
+	var on bool
+	if err := json.Unmarshal(raw, &on); err != nil {
+		return nil, invalid("debug", "must be true, false or null")
+	}
+	return &on, nil
 }
 
 // limitParam reads ?limit=, 1 to maxChatLimit, defaultChatLimit if absent.
@@ -422,13 +441,9 @@ func (a *API) patchChat(w http.ResponseWriter, r *http.Request) error {
 	if req.Title == nil && req.Archived == nil && req.Debug == nil {
 		return invalid("body", "give title or archived, or debug")
 	}
-	var debug *bool
-	if req.Debug != nil && !isNull(req.Debug) {
-		var on bool
-		if err := json.Unmarshal(req.Debug, &on); err != nil {
-			return invalid("debug", "must be true, false or null")
-		}
-		debug = &on
+	debug, err := debugOverride(req.Debug)
+	if err != nil {
+		return err
 	}
 	if req.Title != nil {
 		if err := validTitle(*req.Title); err != nil {

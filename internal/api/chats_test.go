@@ -726,3 +726,35 @@ func TestChatErrorMapping(t *testing.T) {
 		t.Fatalf("message = %q", e.Message)
 	}
 }
+
+// TestChatStreamAheadResyncs: a Last-Event-ID ahead of the chat (another
+// chat's, or from before a database reset) gets the chat's full state,
+// not a stream that stays silent; queue events always carry the queue.
+func TestChatStreamAheadResyncs(t *testing.T) {
+	t.Parallel()
+	e := newChatEnv(t)
+	c := e.createChat(map[string]any{"message": "hello", "title": "t"})
+	e.waitIdle(c.ID, c.SnapshotVersion)
+
+	s := e.openStream(c.ID, "999.999.999.999", false)
+	var got []string
+	for {
+		raw, err := s.r.Next()
+		if err != nil {
+			t.Fatalf("read stream: %v", err)
+		}
+		if raw.Event == string(chat.EventHeartbeat) {
+			continue
+		}
+		got = append(got, raw.Event)
+		if raw.Event == string(chat.EventQueue) {
+			if !strings.Contains(string(raw.Data), `"queue":[]`) {
+				t.Fatalf("queue event = %s, want an empty queue", raw.Data)
+			}
+			break
+		}
+	}
+	if got, want := strings.Join(got, ","), "chat,message,message,queue"; got != want {
+		t.Fatalf("events = %s, want %s", got, want)
+	}
+}

@@ -8,13 +8,15 @@ import (
 
 // costView is GET /chats/{id}/cost: what a chat and its subagents cost in
 // US dollars. A null cost means the model calls it covers were not priced;
-// unpriced_messages counts the calls left out of the sums.
+// unpriced_messages counts the calls of unpriced models left out of the
+// sums, unmetered_messages those whose usage is unknown (interrupted).
 type costView struct {
-	ChatID           string          `json:"chat_id"`
-	CostUSD          *float64        `json:"cost_usd"`
-	OwnCostUSD       *float64        `json:"own_cost_usd"`
-	Children         []childCostView `json:"children"`
-	UnpricedMessages int             `json:"unpriced_messages"`
+	ChatID            string          `json:"chat_id"`
+	CostUSD           *float64        `json:"cost_usd"`
+	OwnCostUSD        *float64        `json:"own_cost_usd"`
+	Children          []childCostView `json:"children"`
+	UnpricedMessages  int             `json:"unpriced_messages"`
+	UnmeteredMessages int             `json:"unmetered_messages"`
 }
 
 type childCostView struct {
@@ -42,11 +44,12 @@ func (a *API) chatCost(w http.ResponseWriter, r *http.Request) error {
 
 func viewCost(c chat.Cost) costView {
 	v := costView{
-		ChatID:           c.ChatID,
-		CostUSD:          usd(c.TotalMicros),
-		OwnCostUSD:       usd(c.OwnMicros),
-		Children:         make([]childCostView, 0, len(c.Children)),
-		UnpricedMessages: c.UnpricedMessages,
+		ChatID:            c.ChatID,
+		CostUSD:           usd(c.TotalMicros),
+		OwnCostUSD:        usd(c.OwnMicros),
+		Children:          make([]childCostView, 0, len(c.Children)),
+		UnpricedMessages:  c.UnpricedMessages,
+		UnmeteredMessages: c.UnmeteredMessages,
 	}
 	for _, ch := range c.Children {
 		v.Children = append(v.Children, childCostView{ChatID: ch.ChatID, Title: ch.Title, CostUSD: usd(ch.TotalMicros)})

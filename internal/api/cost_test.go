@@ -42,8 +42,8 @@ func TestChatCost(t *testing.T) {
 func TestViewCost(t *testing.T) {
 	t.Parallel()
 	own, kid, total := int64(1_500_000), int64(250), int64(1_500_250)
-	v := viewCost(chat.Cost{ChatID: "c", TotalMicros: &total, OwnMicros: &own, Children: []chat.ChildCost{{ChatID: "k", Title: "kid", TotalMicros: &kid}, {ChatID: "u"}}, UnpricedMessages: 2})
-	if v.CostUSD == nil || *v.CostUSD != 1.50025 || *v.OwnCostUSD != 1.5 || *v.Children[0].CostUSD != 0.00025 || v.Children[1].CostUSD != nil || v.UnpricedMessages != 2 {
+	v := viewCost(chat.Cost{ChatID: "c", TotalMicros: &total, OwnMicros: &own, Children: []chat.ChildCost{{ChatID: "k", Title: "kid", TotalMicros: &kid}, {ChatID: "u"}}, UnpricedMessages: 2, UnmeteredMessages: 1})
+	if v.CostUSD == nil || *v.CostUSD != 1.50025 || *v.OwnCostUSD != 1.5 || *v.Children[0].CostUSD != 0.00025 || v.Children[1].CostUSD != nil || v.UnpricedMessages != 2 || v.UnmeteredMessages != 1 {
 		t.Fatalf("view = %+v", v)
 	}
 }

@@ -545,3 +545,56 @@ func TestDebugCleanup(t *testing.T) {
 		t.Fatalf("after archiving: %d runs, want 0", len(got))
 	}
 }
+
+// TestDebugOnCreate: "debug" on create records the chat's first turn and
+// its title run (true), or neither whatever the deployment says (false);
+// a chat turn's run is summarised by its steps.
+func TestDebugOnCreate(t *testing.T) {
+	t.Parallel()
+	e := newDebugEnv(t, debugOptions{})
+	e.call("PATCH", "/api/v1/settings/deployment", e.admin, map[string]any{"debug_recording": true}, http.StatusOK, nil)
+
+	// createTitled creates an untitled chat and waits for its first turn
+	// and its generated title (set after the title run finished).
+	createTitled := func(debug any) chat.ChatView {
+		t.Helper()
+		c := e.createChat(map[string]any{"message": "tell me about otters", "debug": debug})
+		s := e.openStream(c.ID, "", false)
+		defer s.close()
+		for {
+			ev := s.next()
+			if ev.Type == chat.EventChat && ev.Chat.Title != "" && ev.Chat.SnapshotVersion > c.SnapshotVersion && !busy(ev.Chat.Status) {
+				return *ev.Chat
+			}
+		}
+	}
+
+	on := createTitled(true)
+	if on.DebugOverride == nil || !*on.DebugOverride {
+		t.Fatalf("chat debug = %v, want true", on.DebugOverride)
+	}
+	kinds := map[string]debugRunView{}
+	for _, r := range e.runs(on.ID, e.owner) {
+		kinds[r.Kind] = r
+	}
+	turn, ok := kinds[store.DebugKindChatTurn]
+	if !ok {
+		t.Fatalf("no chat_turn run among %+v", kinds)
+	}
+	if turn.Status != store.DebugCompleted || turn.Summary != "1 step, 0 tool calls, finish: stop" {
+		t.Fatalf("chat_turn run status %q summary %q, want completed with %q", turn.Status, turn.Summary, "1 step, 0 tool calls, finish: stop")
+	}
+	if title, ok := kinds[store.DebugKindTitle]; !ok || !title.Status.Final() {
+		t.Fatalf("title run = %+v (found %v), want a finished run", title, ok)
+	}
+
+	off := createTitled(false)
+	if got := e.runs(off.ID, e.owner); len(got) != 0 {
+		t.Fatalf("%d runs of a chat created with debug false", len(got))
+	}
+	inherit := createTitled(nil)
+	if inherit.DebugOverride != nil || len(e.runs(inherit.ID, e.owner)) != 2 {
+		t.Fatalf("chat created with debug null: override %v, want nil and two runs", inherit.DebugOverride)
+	}
+	e.fail("POST", "/api/v1/chats", e.owner, map[string]any{"message": "hi", "debug": "yes"}, http.StatusBadRequest)
+}

@@ -179,7 +179,11 @@ func (t *advisorTool) ask(ctx context.Context, c store.Chat, modelID, apiKeyID s
 	}
 	prompt := append(fantasy.Prompt{fantasy.NewSystemMessage(advisorInstructions)}, buildPrompt(history)...)
 	prompt = append(prompt, fantasy.NewUserMessage("The agent asks for your advice:\n\n"+question))
-	text, _, err := generateText(ctx, res.Model, t.s.quietCall(c, prompt, advisorMaxOutput))
+	text, usage, err := generateText(ctx, res.Model, t.s.quietCall(c, prompt, advisorMaxOutput))
+	// The call is paid for whether or not its answer is usable.
+	if usage != (fantasy.Usage{}) {
+		meterCall(ctx, toUsage(usage, res.Provider.Type), cost(res.ModelConfig.Prices, usage))
+	}
 	if err != nil {
 		return "", classify(err)
 	}

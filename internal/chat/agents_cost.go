@@ -20,9 +20,13 @@ type Cost struct {
 	// OwnMicros is the chat's own cost.
 	OwnMicros *int64
 	Children  []ChildCost
-	// UnpricedMessages counts assistant messages (the chat's and its
-	// children's) whose model has no price, so are left out of the sums.
+	// UnpricedMessages counts messages (the chat's and its children's)
+	// of model calls whose model has no price, so are left out of the sums.
 	UnpricedMessages int
+	// UnmeteredMessages counts messages whose usage is unknown (an answer
+	// interrupted before the provider reported usage), so could not be
+	// priced whatever the model's price, and are left out of the sums.
+	UnmeteredMessages int
 }
 
 // ChildCost is one subagent's share of a Cost.
@@ -32,19 +36,23 @@ type ChildCost struct {
 	TotalMicros *int64
 }
 
-// Cost sums the cost of a chat's visible assistant messages and of its
-// subagents'. Messages an edit dropped are not counted.
+// Cost sums the cost of every model call of a chat and of its subagents:
+// assistant messages, summaries (compaction) and tool messages that carry
+// a tool's model calls (the advisor). Title generations are not counted:
+// they are not chat turns, and the gateway records them without the
+// chat's id. Messages an edit dropped are not counted.
 func (s *Service) Cost(ctx context.Context, chatID string) (Cost, error) {
 	c, err := s.chats.GetChat(ctx, chatID)
 	if err != nil {
 		return Cost{}, fmt.Errorf("chat cost: %w", err)
 	}
 	out := Cost{ChatID: c.ID}
-	own, unpriced, err := s.chatCost(ctx, c.ID)
+	own, n, err := s.chatCost(ctx, c.ID)
 	if err != nil {
 		return Cost{}, err
 	}
-	out.OwnMicros, out.TotalMicros, out.UnpricedMessages = own, own, unpriced
+	out.OwnMicros, out.TotalMicros = own, own
+	out.UnpricedMessages, out.UnmeteredMessages = n.unpriced, n.unmetered
 	children, err := s.chats.ListChats(ctx, store.ChatFilter{OwnerID: c.OwnerID, ParentChatID: c.ID, Limit: maxCostChildren})
 	if err != nil {
 		return Cost{}, fmt.Errorf("chat cost: list subagents: %w", err)
@@ -54,40 +62,52 @@ func (s *Service) Cost(ctx context.Context, chatID string) (Cost, error) {
 		if err != nil {
 			return Cost{}, err
 		}
-		out.UnpricedMessages += n
+		out.UnpricedMessages += n.unpriced
+		out.UnmeteredMessages += n.unmetered
 		out.TotalMicros = addMicros(out.TotalMicros, cc)
 		out.Children = append(out.Children, ChildCost{ChatID: ch.ID, Title: ch.Title, TotalMicros: cc})
 	}
 	return out, nil
 }
 
-// chatCost sums one chat's priced assistant messages and counts the
-// unpriced ones.
-func (s *Service) chatCost(ctx context.Context, chatID string) (*int64, int, error) {
-	var sum *int64
-	unpriced := 0
+// uncounted counts the messages of a chat left out of its cost sum.
+type uncounted struct {
+	unpriced, unmetered int
+}
+
+// chatCost sums the cost of one chat's model calls and counts those it
+// could not price.
+func (s *Service) chatCost(ctx context.Context, chatID string) (*int64, uncounted, error) {
+	var (
+		sum *int64
+		n   uncounted
+	)
 	after := int64(0)
 	for {
 		msgs, err := s.chats.ListMessages(ctx, chatID, after, pageSize)
 		if err != nil {
-			return nil, 0, fmt.Errorf("chat cost: %w", err)
+			return nil, uncounted{}, fmt.Errorf("chat cost: %w", err)
 		}
 		for _, m := range msgs {
-			if m.Role != store.RoleAssistant {
-				continue
+			metered := m.Usage != (store.Usage{})
+			switch {
+			case m.CostMicros != nil:
+				sum = addMicros(sum, m.CostMicros)
+			case m.Role == store.RoleTool && !metered:
+				// A tool message without usage made no model call.
+			case m.Role != store.RoleAssistant && m.Role != store.RoleSummary && m.Role != store.RoleTool:
+			case !metered:
+				n.unmetered++
+			default:
+				n.unpriced++
 			}
-			if m.CostMicros == nil {
-				unpriced++
-				continue
-			}
-			sum = addMicros(sum, m.CostMicros)
 		}
 		if len(msgs) < pageSize {
-			if sum == nil && unpriced == 0 {
+			if sum == nil && n == (uncounted{}) {
 				// Nothing spent yet is a known zero.
 				sum = new(int64)
 			}
-			return sum, unpriced, nil
+			return sum, n, nil
 		}
 		after = msgs[len(msgs)-1].Seq
 	}

@@ -20,6 +20,7 @@ import (
 // upReq is an OpenAI Chat Completions request as the scripted upstream
 // sees it.
 type upReq struct {
+	Stream   bool `json:"stream"`
 	Messages []struct {
 		Role       string `json:"role"`
 		Content    any    `json:"content"`
@@ -149,6 +150,17 @@ func agentSSE(r reply) []byte {
 	return []byte(b.String())
 }
 
+// agentJSON builds a blocking Chat Completions answer of text r, with
+// the same usage as agentSSE.
+func agentJSON(r reply) []byte {
+	return []byte(mustJSON(map[string]any{
+		"id": "chatcmpl-b", "object": "chat.completion", "created": 1, "model": "agent-model",
+		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": r.text}, "finish_reason": "stop"}},
+		"usage": map[string]any{"prompt_tokens": upPrompt, "completion_tokens": upCompletion, "total_tokens": upPrompt + upCompletion,
+			"prompt_tokens_details": map[string]any{"cached_tokens": upCached}},
+	}))
+}
+
 // agentEnv adds to env a provider whose upstream answers by script, so
 // that concurrent parents and children each get the answer meant for
 // them whatever the order of their calls.
@@ -189,6 +201,11 @@ func newAgentEnv(t *testing.T, script func(upReq) reply) *agentEnv {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(rep.status)
 			_, _ = w.Write([]byte(`{"error":{"message":"the model refused: scripted failure","type":"invalid_request_error","code":null}}`))
+			return
+		}
+		if !req.Stream {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(agentJSON(rep))
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -369,6 +386,93 @@ func TestSubagentSpawnAndWait(t *testing.T) {
 	}
 	if *cost.OwnMicros != 3*perCall || len(cost.Children) != 1 || *cost.Children[0].TotalMicros != perCall || cost.Children[0].ChatID != childID || cost.UnpricedMessages != 0 {
 		t.Fatalf("cost = %+v", cost)
+	}
+}
+
+// TestCostMatchesRecordsWithAdvisorAndCompaction: every model call of a
+// chat (its turns, an advisor call and a compaction) is in its cost, which
+// equals the gateway's records for the chat; the title call is neither.
+func TestCostMatchesRecordsWithAdvisorAndCompaction(t *testing.T) {
+	t.Parallel()
+	e := newAgentEnv(t, func(r upReq) reply {
+		switch {
+		case len(r.Messages) > 0 && r.Messages[0].Role == "system" && strings.Contains(content(r.Messages[0].Content), "You name conversations"):
+			return say("A title")
+		case strings.Contains(r.lastUser(), "asks for your advice"):
+			return say("use a map")
+		case r.lastUser() == compactRequest:
+			return say("SUMMARY")
+		case r.lastUser() == "hello" && len(r.results()) == 0:
+			return call(ToolAdvisor, map[string]any{"question": "map or slice?"})
+		}
+		return say("ok")
+	})
+	s := e.service(nil)
+	if err := e.db.PutSetting(t.Context(), settings.ModelKey(settings.ModelAdvisor), e.model.ID); err != nil {
+		t.Fatalf("set advisor: %v", err)
+	}
+	adv := NewAdvisorTool(s)
+	s.tools[adv.Name()] = adv
+	// No title: one is generated, by a call that is not the chat's.
+	p, err := s.CreateChat(t.Context(), store.NewChat{OwnerID: e.user.ID, ModelConfigID: e.model.ID, First: text("hello"), APIKeyID: e.key2})
+	if err != nil {
+		t.Fatalf("create chat: %v", err)
+	}
+	events := subscribe(t, s, p.ID, "")
+	run(t, s)
+	// The title may come before or after the turn ends.
+	titled, idle := false, false
+	next(t, events, func(ev Event) bool {
+		if ev.Type == EventChat {
+			titled = titled || ev.Chat.Title == "A title"
+			idle = ev.Chat.Status == store.ChatWaiting
+		}
+		return titled && idle
+	})
+	exchange(t, s, e.env, events, p.ID, "two")
+	exchange(t, s, e.env, events, p.ID, "three")
+	if _, err := s.Compact(t.Context(), p.ID, ""); err != nil {
+		t.Fatalf("compact: %v", err)
+	}
+	next(t, events, isSummary)
+
+	msgs := e.messages(p.ID)
+	if got, want := roles(msgs), "user,assistant,tool,assistant,user,assistant,user,assistant,summary"; got != want {
+		t.Fatalf("roles = %s, want %s", got, want)
+	}
+	// (100-40)*1.5 + 7*4 + 40*0.5 = 138 per call.
+	const perCall = 138
+	if m := msgs[2]; m.CostMicros == nil || *m.CostMicros != perCall || m.Usage.Input != upPrompt || m.Usage.Output != upCompletion {
+		t.Fatalf("advisor tool message usage %+v cost %v, want the advisor call's", m.Usage, m.CostMicros)
+	}
+
+	var sum int64
+	chatCalls, titleCalls := 0, 0
+	for _, r := range e.records() {
+		switch r.ChatID {
+		case p.ID:
+			chatCalls++
+			if r.CostMicros == nil {
+				t.Fatalf("record %s has no cost", r.ID)
+			}
+			sum += *r.CostMicros
+		case "":
+			titleCalls++
+		default:
+			t.Fatalf("record of chat %q", r.ChatID)
+		}
+	}
+	// Four turn steps, the advisor and the summary; the title call is
+	// recorded without the chat's id.
+	if chatCalls != 6 || titleCalls != 1 {
+		t.Fatalf("%d chat records and %d title records, want 6 and 1", chatCalls, titleCalls)
+	}
+	cost, err := s.Cost(t.Context(), p.ID)
+	if err != nil {
+		t.Fatalf("cost: %v", err)
+	}
+	if cost.TotalMicros == nil || *cost.TotalMicros != sum || sum != 6*perCall || cost.UnpricedMessages != 0 || cost.UnmeteredMessages != 0 {
+		t.Fatalf("cost = %+v (total %v), gateway sum %d, want %d", cost, cost.TotalMicros, sum, 6*perCall)
 	}
 }
 

@@ -49,12 +49,36 @@ func (t *turn) routed(res route.Result) {
 }
 
 // endDebug finishes the turn's debug run, if any; the first final status
-// wins, so later calls change nothing.
-func (t *turn) endDebug(status store.DebugStatus, summary string) {
+// wins, so later calls change nothing. A run that did not fail is
+// summarised by its steps ("3 steps, 2 tool calls, finish: stop"), with
+// note after them; a failed run by its error.
+func (t *turn) endDebug(status store.DebugStatus, note string) {
 	if t.dbg == nil {
 		return
 	}
+	summary := note
+	if status != store.DebugError {
+		summary = t.stepSummary()
+		if note != "" {
+			summary += "; " + note
+		}
+	}
 	t.dbg.Finish(context.WithoutCancel(t.ctx), status, summary)
+}
+
+// stepSummary describes the committed steps of the turn on one line.
+func (t *turn) stepSummary() string {
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	s := plural(t.steps, "step") + ", " + plural(t.toolCalls, "tool call")
+	if t.lastFinish != "" {
+		s += ", finish: " + string(t.lastFinish)
+	}
+	return s
 }
 
 // endDebugAfter finishes the debug run of a turn that ended with err and

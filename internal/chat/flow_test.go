@@ -91,6 +91,15 @@ func TestInterruptKeepsPartialAnswer(t *testing.T) {
 	if got := textOf(msgs[1].Parts); got != "Hel" {
 		t.Fatalf("partial answer = %q, want %q", got, "Hel")
 	}
+	// The model is priced, but the provider never reported the partial
+	// answer's usage: it is unmetered, not unpriced.
+	cost, err := s.Cost(t.Context(), c.ID)
+	if err != nil {
+		t.Fatalf("cost: %v", err)
+	}
+	if cost.UnpricedMessages != 0 || cost.UnmeteredMessages != 1 {
+		t.Fatalf("cost = %+v, want 0 unpriced and 1 unmetered message", cost)
+	}
 	select {
 	case <-e.up.Canceled():
 	case <-time.After(waitTimeout):

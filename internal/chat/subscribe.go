@@ -63,7 +63,7 @@ func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, c
 			return false
 		}
 	}
-	backlog, err := s.backlog(ctx, chatID, cur.S)
+	backlog, err := s.backlog(ctx, chatID, &cur)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			s.log.Warn("chat: read watcher backlog", "chat_id", chatID, "error", err)
@@ -98,17 +98,24 @@ func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, c
 	}
 }
 
-// backlog reads the chat snapshot, the messages after afterSeq (with a
-// truncate event first if an edit deleted afterSeq) and the queue from the
-// database.
-func (s *Service) backlog(ctx context.Context, chatID string, afterSeq int64) ([]hubEvent, error) {
+// backlog reads the chat snapshot, the messages after the cursor's seq
+// (with a truncate event first if an edit deleted it) and the queue from
+// the database. A cursor ahead of the chat (an id of another chat, or from
+// before the database was reset) would filter out every event and leave
+// the watcher silent: it is reset, so the watcher gets everything from the
+// start, as for an empty id.
+func (s *Service) backlog(ctx context.Context, chatID string, cur *cursor) ([]hubEvent, error) {
 	c, err := s.chats.GetChat(ctx, chatID)
 	if err != nil {
 		return nil, err
 	}
+	if cur.V > c.SnapshotVersion || cur.Q > c.SnapshotVersion {
+		s.log.Debug("chat: watcher's event id is ahead of the chat; sending everything", "chat_id", chatID, "event_id", cur.String())
+		*cur = cursor{}
+	}
 	cv := ViewChat(c)
 	evs := []hubEvent{{typ: EventChat, v: c.SnapshotVersion, chat: &cv}}
-	msgs, err := s.messageEvents(ctx, chatID, afterSeq)
+	msgs, err := s.messageEvents(ctx, chatID, cur.S)
 	if err != nil {
 		return nil, err
 	}

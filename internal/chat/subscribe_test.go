@@ -127,3 +127,45 @@ func TestParseCursor(t *testing.T) {
 		})
 	}
 }
+
+// TestSubscribeAheadResyncs: an event id ahead of the chat (another
+// chat's, or from before a database reset) gets the whole chat again, as
+// an empty id does, instead of a stream that stays silent.
+func TestSubscribeAheadResyncs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, textReply("hello"))
+	s := e.service(nil)
+	c := e.newChat(s, "hi")
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	next(t, events, status(store.ChatWaiting))
+
+	tests := []struct {
+		name, last string
+	}{
+		{"far ahead", "999.999.999.999"},
+		{"version ahead", "999.0.0.0"},
+		{"queue ahead", "0.999.0.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resumed := subscribe(t, s, c.ID, tt.last)
+			var got []string
+			next(t, resumed, func(ev Event) bool {
+				switch ev.Type {
+				case EventChat:
+					got = append(got, "chat")
+				case EventMessage:
+					got = append(got, string(ev.Message.Role))
+				case EventQueue:
+					got = append(got, "queue")
+				}
+				return ev.Type == EventQueue
+			})
+			if got, want := strings.Join(got, ","), "chat,user,assistant,queue"; got != want {
+				t.Fatalf("events = %s, want %s", got, want)
+			}
+		})
+	}
+}

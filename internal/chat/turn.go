@@ -31,6 +31,10 @@ type turn struct {
 	// unrecorded); dbgDecided is set once the first model was routed.
 	dbg        *chatdebug.Run
 	dbgDecided bool
+	// steps, toolCalls and lastFinish count the committed steps, for the
+	// debug run's summary.
+	steps, toolCalls int
+	lastFinish       fantasy.FinishReason
 }
 
 // stepResult is what one model call produced.
@@ -197,6 +201,12 @@ func (t *turn) stopped(cause error, partial stepResult, mc store.ModelConfig) er
 	}
 	if len(keep) > 0 {
 		m := store.Message{Role: store.RoleAssistant, Parts: keep, Usage: toUsage(partial.usage, ""), ModelConfigID: mc.ID}
+		// Usage arrives with the end of the stream, so an interrupted
+		// answer rarely has any: it stays unmetered (no cost), which the
+		// cost summary counts apart from unpriced models.
+		if partial.usage != (fantasy.Usage{}) {
+			m.CostMicros = cost(mc.Prices, partial.usage)
+		}
 		if _, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, []store.Message{m}); err != nil {
 			return fmt.Errorf("commit partial answer: %w", err)
 		}
@@ -379,6 +389,9 @@ func (t *turn) clientTool(name string) bool {
 func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 	var results []store.Part
 	calls, client := 0, 0
+	// Tools that call a model (the advisor) report their usage here.
+	m := &meter{}
+	tctx := withMeter(t.tctx, m)
 	for _, p := range r.parts {
 		if p.Type != store.PartToolCall {
 			continue
@@ -388,11 +401,14 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 			client++
 			continue
 		}
-		out, isErr := t.runTool(p)
+		out, isErr := t.runTool(tctx, p)
 		rp := store.Part{Type: store.PartToolResult, ToolCallID: p.ToolCallID, ToolName: p.ToolName, Output: out, IsError: isErr}
 		results = append(results, rp)
 		t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolResult, ToolCallID: rp.ToolCallID, ToolName: rp.ToolName, Output: rp.Output, IsError: rp.IsError})
 	}
+	t.steps++
+	t.toolCalls += calls
+	t.lastFinish = r.finish
 	msgs := []store.Message{{
 		Role:          store.RoleAssistant,
 		Parts:         r.parts,
@@ -401,7 +417,9 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 		ModelConfigID: res.ModelConfig.ID,
 	}}
 	if len(results) > 0 {
-		msgs = append(msgs, store.Message{Role: store.RoleTool, Parts: results})
+		tm := store.Message{Role: store.RoleTool, Parts: results}
+		m.apply(&tm)
+		msgs = append(msgs, tm)
 	}
 	if _, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, msgs); err != nil {
 		return false, fmt.Errorf("commit step: %w", err)
@@ -434,12 +452,12 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 }
 
 // runTool runs a server tool call; failures become error results.
-func (t *turn) runTool(p store.Part) (string, bool) {
+func (t *turn) runTool(ctx context.Context, p store.Part) (string, bool) {
 	tool, ok := t.s.tools[p.ToolName]
 	if !ok {
 		return fmt.Sprintf("unknown tool %q", p.ToolName), true
 	}
-	out, err := tool.Run(t.tctx, ToolCall{ChatID: t.c.ID, ID: p.ToolCallID, Input: p.Input})
+	out, err := tool.Run(ctx, ToolCall{ChatID: t.c.ID, ID: p.ToolCallID, Input: p.Input})
 	if err != nil {
 		if t.tctx.Err() != nil {
 			return "the tool was interrupted", true

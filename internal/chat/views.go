@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
@@ -39,6 +40,25 @@ type Event struct {
 	Part    *PartDelta   `json:"part,omitempty"`
 	// Truncate is set on EventTruncate.
 	Truncate *Truncation `json:"truncate,omitempty"`
+}
+
+// MarshalJSON writes a queue event's queue even when it is empty
+// ("queue": []), so a watcher can tell an emptied queue from a missing
+// field; other events leave the queue out.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event // without the method
+	if e.Type != EventQueue {
+		e.Queue = nil
+		return json.Marshal(plain(e))
+	}
+	q := e.Queue
+	if q == nil {
+		q = []QueuedView{}
+	}
+	return json.Marshal(struct {
+		plain
+		Queue []QueuedView `json:"queue"`
+	}{plain(e), q})
 }
 
 // Truncation tells a watcher to drop the messages it holds with Seq >=

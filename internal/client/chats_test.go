@@ -191,3 +191,27 @@ func TestChatRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestChatEventJSONQueue(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ev   ChatEvent
+		want string
+	}{
+		{"empty queue", ChatEvent{ID: "1.1.0.0", Type: EventQueue}, `{"id":"1.1.0.0","type":"queue","queue":[]}`},
+		{"chat event", ChatEvent{ID: "1.0.0.0", Type: EventChat}, `{"id":"1.0.0.0","type":"chat"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := json.Marshal(tt.ev)
+			if err != nil {
+				t.Fatalf("marshal: %v", err)
+			}
+			if string(b) != tt.want {
+				t.Fatalf("event = %s, want %s", b, tt.want)
+			}
+		})
+	}
+}

@@ -154,6 +154,24 @@ type ChatEvent struct {
 	Part    *ChatPartDelta `json:"part,omitempty"`
 }
 
+// MarshalJSON writes a queue event's queue even when it is empty
+// ("queue": []), as the server does; other events leave it out.
+func (e ChatEvent) MarshalJSON() ([]byte, error) {
+	type plain ChatEvent // without the method
+	if e.Type != EventQueue {
+		e.Queue = nil
+		return json.Marshal(plain(e))
+	}
+	q := e.Queue
+	if q == nil {
+		q = []ChatQueued{}
+	}
+	return json.Marshal(struct {
+		plain
+		Queue []ChatQueued `json:"queue"`
+	}{plain(e), q})
+}
+
 // CreateChatRequest starts a chat. Set Message or Parts.
 type CreateChatRequest struct {
 	Message string     `json:"message,omitempty"`
