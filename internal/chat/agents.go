@@ -202,7 +202,6 @@ func (s *Service) spawnAgent(ctx context.Context, parent store.Chat, input strin
 	if err != nil {
 		return "", fmt.Errorf("start the subagent: %w", err)
 	}
-	s.agents.active[child.ID] = child.OwnerID
 	s.log.Info("chat: subagent spawned", "chat_id", parent.ID, "subchat_id", child.ID, "model_config_id", mc.ID)
 	return toolJSON(agentInfo{AgentID: child.ID, Title: child.Title, Status: child.Status, Model: modelName(mc)})
 }
@@ -220,35 +219,24 @@ func agentTitle(task string) string {
 	return strings.TrimSpace(string(r[:maxAgentTitleLen-1])) + "…"
 }
 
-// agentTracker counts this replica's subagents that may still be busy.
+// agentTracker serialises this replica's spawns, so two of them cannot
+// both pass the cap check before either child exists.
 type agentTracker struct {
-	mu     sync.Mutex
-	active map[string]string // guarded by mu: child chat id -> owner id
+	mu sync.Mutex
 }
 
 // checkAgentCaps refuses a spawn when the owner, or the deployment, has
-// as many busy subagents as allowed; s.agents.mu must be held. Subagents
-// this replica started are counted; finished ones are forgotten.
+// as many busy subagents as allowed; s.agents.mu must be held. The store
+// counts them across every replica.
 func (s *Service) checkAgentCaps(ctx context.Context, ownerID string) error {
-	total, mine := 0, 0
-	for id, owner := range s.agents.active {
-		c, err := s.chats.GetChat(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !busy(c.Status)) {
-			delete(s.agents.active, id)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("count running subagents: %w", err)
-		}
-		total++
-		if owner == ownerID {
-			mine++
-		}
+	mine, total, err := s.chats.CountBusySubagents(ctx, ownerID)
+	if err != nil {
+		return fmt.Errorf("count running subagents: %w", err)
 	}
-	if mine >= s.cfg.MaxSubagentsPerUser {
+	if mine >= int64(s.cfg.MaxSubagentsPerUser) {
 		return fmt.Errorf("%w: you already have %d subagents running, the most allowed; wait for one to finish or interrupt one", ErrTooManyAgents, mine)
 	}
-	if total >= s.cfg.MaxSubagents {
+	if total >= int64(s.cfg.MaxSubagents) {
 		return fmt.Errorf("%w: the server already runs %d subagents, the most allowed; wait for one to finish", ErrTooManyAgents, total)
 	}
 	return nil
@@ -377,7 +365,6 @@ func (s *Service) messageAgent(ctx context.Context, parent store.Chat, input str
 		return "", err
 	}
 	s.agents.mu.Lock()
-	s.agents.active[c.ID] = c.OwnerID
 	s.agents.mu.Unlock()
 	if r.Queued != nil {
 		return fmt.Sprintf("The subagent is busy; the message is queued and runs after its current work. Use %s to collect the answer.", ToolWaitAgent), nil

@@ -183,7 +183,6 @@ func New(c Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.agents.active = make(map[string]string)
 	if !c.NoSubagents {
 		tools = append(slices.Clip(tools), s.agentTools()...)
 	}

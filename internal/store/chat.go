@@ -223,6 +223,10 @@ type Chats interface {
 	CancelRequiresAction(ctx context.Context, chatID string) (Chat, error)
 	// ExpiredActions lists chats whose requires_action deadline passed.
 	ExpiredActions(ctx context.Context, limit int) ([]string, error)
+	// CountBusySubagents counts child chats with a turn in progress or
+	// waiting on the client (running, interrupting, requires_action):
+	// those of ownerID and all of them, across every replica.
+	CountBusySubagents(ctx context.Context, ownerID string) (mine, total int64, err error)
 
 	// CommitSummary appends a compaction summary (role summary) covering
 	// the visible messages up to throughSeq, which must be visible and

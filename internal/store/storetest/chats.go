@@ -125,6 +125,7 @@ func wantTexts(t *testing.T, what string, ms []store.Message, want ...string) {
 
 func testChats(t *testing.T, fresh func(t *testing.T) store.Store) {
 	t.Run("TransitionTable", func(t *testing.T) { testTransitionTable(t, fresh) })
+	t.Run("CountBusySubagents", func(t *testing.T) { testCountBusySubagents(t, fresh) })
 	t.Run("Create", func(t *testing.T) {
 		e := newChatEnv(t, fresh)
 		ctx := t.Context()
