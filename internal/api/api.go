@@ -8,8 +8,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/chat"
@@ -168,12 +170,45 @@ func (a *API) routes() {
 
 // ServeHTTP implements http.Handler. Unknown paths and wrong methods get
 // JSON errors rather than ServeMux's plain text.
+//
+// A path or query holding invalid UTF-8 or a NUL byte is refused with 400
+// before routing: no endpoint has a use for one, and PostgreSQL cannot
+// compare text against it.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !cleanURL(r.URL) {
+		a.writeError(w, r, &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "path/query must be valid UTF-8 without NUL"})
+		return
+	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		a.noRoute(w, r)
 		return
 	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// cleanURL reports whether u's decoded path and query keys and values are
+// valid UTF-8 without NUL bytes.
+func cleanURL(u *url.URL) bool {
+	clean := func(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+	if !clean(u.Path) {
+		return false
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		// Malformed escapes; the handlers decide, as before.
+		return clean(u.RawQuery)
+	}
+	for k, vs := range q {
+		if !clean(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !clean(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // noRoute answers a request no pattern matched. ServeMux knows whether the

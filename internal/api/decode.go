@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -29,7 +31,77 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return invalid("body", "unexpected data after the JSON object")
 	}
+	// PostgreSQL text cannot hold NUL, and no field has a use for it.
+	if field, ok := nulField(reflect.ValueOf(v), ""); ok {
+		return invalid(cmp.Or("field "+field, "body"), "string contains NUL (\\u0000)")
+	}
 	return nil
+}
+
+// nulField finds a decoded string holding a NUL byte and returns its JSON
+// path (e.g. "parts[0].text").
+func nulField(v reflect.Value, path string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return nulField(v.Elem(), path)
+	case reflect.String:
+		return path, strings.IndexByte(v.String(), 0) >= 0
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if f.Anonymous && f.Tag.Get("json") == "" {
+				name = ""
+			}
+			if p, ok := nulField(v.Field(i), joinPath(path, name)); ok {
+				return p, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "", false // raw JSON or bytes, not a string
+		}
+		for i := range v.Len() {
+			if p, ok := nulField(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			k := fmt.Sprint(iter.Key().Interface())
+			if strings.IndexByte(k, 0) >= 0 {
+				return path, true
+			}
+			if p, ok := nulField(iter.Value(), joinPath(path, k)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+func joinPath(path, name string) string {
+	switch {
+	case name == "":
+		return path
+	case path == "":
+		return name
+	}
+	return path + "." + name
 }
 
 func decodeError(err error) error {

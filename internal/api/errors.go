@@ -55,6 +55,8 @@ func toError(err error) (*Error, bool) {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}, true
 	case errors.Is(err, store.ErrConflict):
 		return errConflict("conflicts with an existing row"), true
+	case errors.Is(err, store.ErrInvalid):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "invalid input"}, true
 	case errors.Is(err, auth.ErrInvalidKey):
 		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "invalid, revoked or expired API key"}, true
 	case errors.Is(err, auth.ErrSuspended):

@@ -137,6 +137,9 @@ func (a *API) createModel(w http.ResponseWriter, r *http.Request) error {
 	if req.Default != nil {
 		m.IsDefault = *req.Default
 	}
+	if err := defaultEnabled(m.Enabled, m.IsDefault, false); err != nil {
+		return err
+	}
 	p, err := a.store.GetProviderByName(r.Context(), req.Provider)
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid("provider", "no provider named %q", req.Provider)
@@ -202,6 +205,16 @@ func (a *API) patchModel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	enabled, isDefault := m.Enabled, m.IsDefault
+	if req.Enabled != nil {
+		enabled = *req.Enabled
+	}
+	if req.Default != nil {
+		isDefault = *req.Default
+	}
+	if err := defaultEnabled(enabled, isDefault, req.Enabled != nil && req.Default == nil); err != nil {
+		return err
+	}
 	m, err = a.store.UpdateModel(r.Context(), m.ID, patch)
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("model")
@@ -217,6 +230,19 @@ func (a *API) patchModel(w http.ResponseWriter, r *http.Request) error {
 	a.log.Info("model updated", "model_id", m.ID, "provider", p.Name, "model", m.Model, "by", principal(r).User.ID)
 	writeJSON(w, http.StatusOK, viewModel(m, p))
 	return nil
+}
+
+// defaultEnabled refuses a model that would end up both the default and
+// disabled, which would leave members without a default model.
+// disabling says the request only changed enabled, for the message.
+func defaultEnabled(enabled, isDefault, disabling bool) error {
+	if enabled || !isDefault {
+		return nil
+	}
+	if disabling {
+		return errConflict("the default model cannot be disabled; make another model the default first (or send \"default\": false with \"enabled\": false)")
+	}
+	return errConflict("a disabled model cannot be the default; enable it (\"enabled\": true) in the same request or first")
 }
 
 // clearOtherDefaults makes keep the only default model. The store clears

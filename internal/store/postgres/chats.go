@@ -168,8 +168,8 @@ func (t pgTx) Save(ctx context.Context, c store.Chat, at time.Time, bump bool) (
 			snapshot_version = snapshot_version + $8, last_error = $9, retry = $10, debug_override = $11,
 			client_tools = $12, action_deadline = $13, updated_at = $14
 		WHERE id = $1 RETURNING `+chatCols,
-		c.ID, c.Title, string(c.Status), c.Archived, c.APIKeyID, c.WorkerID, c.LeaseExpiresAt,
-		inc, c.LastError, retry, c.DebugOverride, tools, c.ActionDeadline, updated))
+		c.ID, cleanText(c.Title), string(c.Status), c.Archived, c.APIKeyID, c.WorkerID, c.LeaseExpiresAt,
+		inc, cleanText(c.LastError), retry, c.DebugOverride, tools, c.ActionDeadline, updated))
 }
 
 func (t pgTx) InsertMessage(ctx context.Context, m store.Message, at time.Time) (store.Message, error) {
@@ -324,7 +324,7 @@ func (db *DB) CreateChat(ctx context.Context, nc store.NewChat) (store.Chat, err
 				created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, now(), now())
 			RETURNING `+chatCols+`, now()`,
-			newID(), nc.OwnerID, chatops.CleanTitle(nc.Title), string(store.ChatWaiting), nc.ModelConfigID,
+			newID(), nc.OwnerID, cleanText(chatops.CleanTitle(nc.Title)), string(store.ChatWaiting), nc.ModelConfigID,
 			chatNullID(nc.ParentChatID), root, nc.APIKeyID, nc.DebugOverride, tools), &at)
 		if err != nil {
 			return err

@@ -56,20 +56,29 @@ const insertInterception = `
 		$16, $17, COALESCE($18, now()), $19, $20, $21, $22, $23, $24, $25, $26, $27::jsonb, $28, $29)`
 
 // interceptionArgs returns the arguments of insertInterception for in.
+// Every text value is passed through cleanText: a record must never be
+// lost because a client sent a NUL or invalid UTF-8 in a prompt or header.
 func interceptionArgs(in store.Interception) ([]any, error) {
 	var toolCalls []byte
 	if len(in.ToolCalls) > 0 {
+		calls := make([]store.ToolCall, len(in.ToolCalls))
+		for i, c := range in.ToolCalls {
+			// json.Marshal would write a NUL as \u0000, which jsonb refuses.
+			calls[i] = store.ToolCall{ID: cleanText(c.ID), Name: cleanText(c.Name), Arguments: cleanText(c.Arguments)}
+		}
 		var err error
-		if toolCalls, err = json.Marshal(in.ToolCalls); err != nil {
+		if toolCalls, err = json.Marshal(calls); err != nil {
 			return nil, fmt.Errorf("encode tool calls: %w", err)
 		}
 	}
 	return []any{
-		orNewID(in.ID), in.UserID, in.APIKeyID, in.ProviderName, string(in.ProviderType), in.Endpoint, in.Model,
-		in.Streaming, in.Client, in.UserAgent, in.ChatID, in.SubchatID, in.Source, in.CredentialKind, in.CredentialHint,
-		in.Status, in.Error, nullTime(in.StartedAt), nullTime(in.EndedAt), int64(in.TTFB),
+		cleanText(orNewID(in.ID)), cleanText(in.UserID), cleanText(in.APIKeyID), cleanText(in.ProviderName),
+		cleanText(string(in.ProviderType)), cleanText(in.Endpoint), cleanText(in.Model),
+		in.Streaming, cleanText(in.Client), cleanText(in.UserAgent), cleanText(in.ChatID), cleanText(in.SubchatID),
+		cleanText(in.Source), cleanText(in.CredentialKind), cleanText(in.CredentialHint),
+		in.Status, cleanText(in.Error), nullTime(in.StartedAt), nullTime(in.EndedAt), int64(in.TTFB),
 		in.Usage.Input, in.Usage.Output, in.Usage.CacheRead, in.Usage.CacheWrite, in.Usage.Reasoning,
-		in.Prompt, toolCalls, in.Reasoning, in.CostMicros,
+		cleanText(in.Prompt), toolCalls, cleanText(in.Reasoning), in.CostMicros,
 	}, nil
 }
 

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatd/chatd/internal/store"
 	"github.com/google/uuid"
@@ -133,11 +135,16 @@ func orNewID(id string) string {
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	// codeCharacterNotInRepertoire is a NUL byte or invalid UTF-8 in a
+	// text value; codeUntranslatableCharacter is \u0000 in a jsonb value.
+	codeCharacterNotInRepertoire = "22021"
+	codeUntranslatableCharacter  = "22P05"
 )
 
 // wrap maps driver errors onto the store's sentinels and prefixes op.
 // A missing row or a reference to a missing row is store.ErrNotFound; a
-// taken unique value is store.ErrConflict.
+// taken unique value is store.ErrConflict; text PostgreSQL cannot hold (NUL,
+// invalid UTF-8) is store.ErrInvalid.
 func wrap(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
@@ -148,9 +155,30 @@ func wrap(op string, err error) error {
 			return fmt.Errorf("%s: %w (%s)", op, store.ErrConflict, pe.ConstraintName)
 		case codeForeignKeyViolation:
 			return fmt.Errorf("%s: %w (%s)", op, store.ErrNotFound, pe.ConstraintName)
+		case codeCharacterNotInRepertoire, codeUntranslatableCharacter:
+			return fmt.Errorf("%s: %w: text holds NUL or invalid UTF-8", op, store.ErrInvalid)
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// cleanText makes s storable in a PostgreSQL text column, which refuses NUL
+// bytes and invalid UTF-8: each invalid byte becomes U+FFFD and NULs are
+// dropped. Text that is already storable comes back unchanged.
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	// strings.Map turns each invalid byte into U+FFFD, as encoding/json
+	// does, and drops what dropNUL maps to -1.
+	return strings.Map(dropNUL, s)
+}
+
+func dropNUL(r rune) rune {
+	if r == 0 {
+		return -1
+	}
+	return r
 }
 
 // notFound is the error for a write that matched no row.

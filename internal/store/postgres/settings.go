@@ -18,7 +18,7 @@ func (db *DB) GetSetting(ctx context.Context, key string) (string, error) {
 func (db *DB) PutSetting(ctx context.Context, key, value string) error {
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO settings (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, key, value)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, key, cleanText(value))
 	if err != nil {
 		return wrap(fmt.Sprintf("put setting %q", key), err)
 	}

@@ -27,7 +27,7 @@ func (db *DB) PutUserSetting(ctx context.Context, userID, key, value string) err
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO user_settings (user_id, key, value, updated_at) VALUES ($1, $2, $3, now())
 		ON CONFLICT (user_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
-		userID, key, value)
+		userID, key, cleanText(value))
 	if err != nil {
 		return wrap(fmt.Sprintf("put setting %q of user %q", key, userID), err)
 	}

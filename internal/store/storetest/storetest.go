@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Models", testModels},
 		{"ProviderKeys", testProviderKeys},
 		{"Interceptions", testInterceptions},
+		{"DirtyInterceptions", testDirtyInterceptions},
 		{"Settings", testSettings},
 		{"Database", testDatabase},
 		{"Concurrency", testConcurrency},

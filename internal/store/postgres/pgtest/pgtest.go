@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -18,6 +19,22 @@ import (
 // database is only used to create and drop per-test databases.
 const EnvURL = "CHATD_TEST_POSTGRES_URL"
 
+// SkipMessage is what tests print when EnvURL is unset.
+const SkipMessage = "PostgreSQL tests skipped: set " + EnvURL + "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable to run them"
+
+// ReportSkip prints SkipMessage when EnvURL is unset. Call it from
+// TestMain: t.Skip's message only shows with go test -v, and a silent skip
+// looks like a pass.
+//
+// It goes to standard error, which go test shows with -v or when run in
+// the package's directory; .ci/run always sets the variable.
+func ReportSkip() {
+	if os.Getenv(EnvURL) != "" {
+		return
+	}
+	fmt.Fprintln(os.Stderr, SkipMessage)
+}
+
 // NewDatabase creates a uniquely named, empty database for t and returns its
 // URL. The database is dropped (forcibly, closing any connections left
 // open) when t and its subtests finish. Without CHATD_TEST_POSTGRES_URL the
@@ -26,7 +43,7 @@ func NewDatabase(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(EnvURL)
 	if admin == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable to run PostgreSQL tests", EnvURL)
+		t.Skip(SkipMessage)
 	}
 	u, err := url.Parse(admin)
 	if err != nil {
