@@ -114,16 +114,26 @@ func run(latency time.Duration, n, conc int, dur time.Duration) error {
 	}
 	defer stopGW()
 
-	// Bare reverse proxy: the floor for any proxy.
+	// Bare reverse proxy: the floor for any proxy. It gets the gateway's
+	// upstream transport tuning and a buffer pool as the gateway has: with
+	// http.DefaultTransport (2 idle connections per host) it was starved of
+	// connections at 64 concurrent, which flattered the gateway's ratio.
 	up, _ := url.Parse(upURL)
-	bare := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(up) }, FlushInterval: -1, ErrorLog: nil}
+	bare := &httputil.ReverseProxy{
+		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(up) },
+		Transport:     gateway.NewUpstreamTransport(),
+		FlushInterval: -1,
+		BufferPool:    &bufferPool{},
+	}
 	bareURL, stopBare, err := serve(bare)
 	if err != nil {
 		return err
 	}
 	defer stopBare()
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}}
+	// Every client leg (to the upstream directly, to the bare proxy, to
+	// the gateway) uses the same tuning as the proxies' upstream legs.
+	client := &http.Client{Transport: gateway.NewUpstreamTransport()}
 	gwHeader := http.Header{"Authorization": {"Bearer " + key.Reveal()}, "Content-Type": {"application/json"}}
 	plain := http.Header{"Authorization": {"Bearer sk-bench-central"}, "Content-Type": {"application/json"}}
 	direct := target{"direct", upURL + "/v1/chat/completions", client, plain, ctx}
@@ -189,6 +199,11 @@ func run(latency time.Duration, n, conc int, dur time.Duration) error {
 	fmt.Printf("\nThroughput, %d concurrent, blocking, %v each:\n", conc, dur)
 	rps := map[string]float64{}
 	for _, t := range []target{direct, bareT, gwT} {
+		// Open conc connections on every leg before measuring, so that
+		// no target pays for dialling inside its run.
+		if _, err := throughput(t, blocking, conc, dur/10); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
 		r, err := throughput(t, blocking, conc, dur)
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
@@ -210,6 +225,19 @@ func run(latency time.Duration, n, conc int, dur time.Duration) error {
 	fmt.Printf("\ndone in %v\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// bufferPool lends the bare proxy 32 KiB copy buffers, as the gateway's
+// relay has.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 func ratio(a, b time.Duration) float64 {
 	if b <= 0 {

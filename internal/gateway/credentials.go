@@ -31,8 +31,10 @@ type caller struct {
 	principal auth.Principal
 	byok      bool
 	// byokKey is the caller's own provider key, kept only to scrub it from
-	// error text; it is already in the outgoing headers.
-	byokKey string
+	// error text and to hint at it in the record; it is already in the
+	// outgoing headers. A secret.Value, so that no log or dump of a caller
+	// can print it.
+	byokKey secret.Value
 }
 
 // authenticate finds the caller of r. External callers present a chatd
@@ -71,9 +73,12 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request, keyID strin
 	}
 	c.principal = p
 	if c.byok {
-		c.byokKey = bearerToken(r.Header)
-		if c.byokKey == "" {
-			c.byokKey = r.Header.Get("X-Api-Key")
+		k := bearerToken(r.Header)
+		if k == "" {
+			k = r.Header.Get("X-Api-Key")
+		}
+		if k != "" {
+			c.byokKey = secret.New(k)
 		}
 	}
 	return c, nil
@@ -88,20 +93,33 @@ type providerEntry struct {
 	expires time.Time
 }
 
-// provider returns the enabled provider called name, from a cache that
-// lives providerTTL so that hot paths take no lock and cost no query.
-func (g *Gateway) provider(ctx context.Context, name string) (*providerEntry, *gatewayError) {
+// lookupProvider returns the provider row called name, or an entry
+// holding why it could not be loaded, from a cache that lives providerTTL
+// so that hot paths take no lock and cost no query.
+func (g *Gateway) lookupProvider(ctx context.Context, name string) *providerEntry {
 	now := time.Now()
-	var e *providerEntry
 	if v, ok := g.providers.Load(name); ok && now.Before(v.(*providerEntry).expires) {
-		e = v.(*providerEntry)
-	} else {
-		e = g.loadProvider(ctx, name)
-		if !errors.Is(e.err, context.Canceled) {
-			e.expires = now.Add(providerTTL)
-			g.providers.Store(name, e)
-		}
+		return v.(*providerEntry)
 	}
+	e := g.loadProvider(ctx, name)
+	if !errors.Is(e.err, context.Canceled) {
+		e.expires = now.Add(providerTTL)
+		g.providers.Store(name, e)
+	}
+	return e
+}
+
+// flavor is the error dialect of the provider e, or a guess from the
+// request when there is no such provider.
+func (e *providerEntry) flavor(path string, h http.Header) flavor {
+	if e.err != nil {
+		return guessFlavor(path, h)
+	}
+	return flavorOf(e.p.Type)
+}
+
+// usable returns e if its provider can serve calls.
+func (e *providerEntry) usable(name string) (*providerEntry, *gatewayError) {
 	switch {
 	case errors.Is(e.err, store.ErrNotFound):
 		return nil, errorf(http.StatusNotFound, kindNotFound, fmt.Sprintf("no provider named %q", name))

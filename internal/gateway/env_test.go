@@ -106,7 +106,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.wrapHandler != nil {
 		h = o.wrapHandler(h)
 	}
+	// As internal/server does: the subtree and its root, so that
+	// "/gateway" gets the gateway's JSON 404, not ServeMux's redirect.
 	mux.Handle("/gateway/", h)
+	mux.Handle("/gateway", h)
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	t.Cleanup(func() { _ = e.close() })

@@ -20,7 +20,7 @@ func providerTypeFor(api string) store.ProviderType {
 
 // TestFixtures relays every fixture through the gateway and checks that
 // the client gets the provider's exact bytes and the record holds the
-// expected tokens, prompt and tool calls.
+// expected tokens, prompt, tool calls and reasoning text.
 func TestFixtures(t *testing.T) {
 	t.Parallel()
 	for _, name := range llmtest.Names() {
@@ -95,8 +95,8 @@ func TestFixtures(t *testing.T) {
 			} else if in.Error != "" {
 				t.Fatalf("record error = %q", in.Error)
 			}
-			if strings.Contains(f.Name, "thinking") && in.Reasoning == "" {
-				t.Fatal("thinking not recorded")
+			if in.Reasoning != x.Reasoning {
+				t.Fatalf("reasoning = %q, want %q", in.Reasoning, x.Reasoning)
 			}
 		})
 	}

@@ -52,7 +52,11 @@ type exchange struct {
 // keyID is set on the in-process transport, which authorises by key id.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, source, keyID string) {
 	ctx := r.Context()
-	fl := guessFlavor(path, r.Header)
+	// The provider's own error shape, even for a refused caller: guessing
+	// from headers gave an openai provider called with x-api-key Anthropic
+	// errors. Only an unknown provider leaves a guess.
+	pe := g.lookupProvider(ctx, name)
+	fl := pe.flavor(path, r.Header)
 	ep, ok := findEndpoint(path)
 	if !ok {
 		writeError(w, fl, errorf(http.StatusNotFound, kindNotFound, fmt.Sprintf("unknown gateway route %q", path)))
@@ -61,7 +65,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 	if r.Method != ep.method {
 		msg := fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, path, ep.method)
 		if ep.api == apiOpenAIResponses && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			msg = "the Responses API over WebSocket is not supported by the chatd gateway; use HTTP streaming (POST /v1/responses with stream: true)"
+			// Codex can be set to try this; its default, HTTP streaming,
+			// works (see README.md).
+			msg = "the chatd gateway does not serve the Responses API over WebSocket; use HTTP streaming instead " +
+				`(POST /v1/responses with "stream": true, the Codex default): turn off the WebSocket transport in your client's configuration`
 		}
 		writeError(w, fl, &gatewayError{Status: http.StatusMethodNotAllowed, Kind: kindMethod, Message: msg, Allow: ep.method})
 		return
@@ -72,12 +79,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 		writeError(w, fl, gerr)
 		return
 	}
-	pe, gerr := g.provider(ctx, name)
+	pe, gerr = pe.usable(name)
 	if gerr != nil {
 		writeError(w, fl, gerr)
 		return
 	}
-	fl = flavorOf(pe.p.Type)
 	if !ep.serves(pe.p.Type) {
 		writeError(w, fl, errorf(http.StatusNotFound, kindNotFound,
 			fmt.Sprintf("provider %q (type %s) does not serve %s", name, pe.p.Type, path)))
@@ -88,7 +94,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 			"bring-your-own-key requests are disabled on this chatd server; remove "+GovernanceHeader+" to use the central key"))
 		return
 	}
-	if c.byok && c.byokKey == "" {
+	if c.byok && c.byokKey.IsZero() {
 		writeError(w, fl, errorf(http.StatusUnauthorized, kindAuthentication,
 			"a request with "+GovernanceHeader+" must carry your own provider key in Authorization or x-api-key"))
 		return
@@ -114,7 +120,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 	}
 	if c.byok {
 		x.in.CredentialKind = store.CredentialBYOK
-		x.in.CredentialHint = secretHint(c.byokKey)
+		x.in.CredentialHint = secret.Hint(c.byokKey.Reveal())
 	} else {
 		x.in.CredentialKind = store.CredentialCentral
 		x.in.CredentialHint = pe.p.APIKeyHint
@@ -240,17 +246,13 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 	copyHeader(h, resp.Header, dropResponseHeader)
 	h.Set(InterceptionHeader, x.in.ID)
 	x.in.Status = resp.StatusCode
-	if resp.StatusCode >= 400 && !x.caller.byok {
+	if resp.StatusCode >= 400 {
 		return g.relayError(w, resp, x)
 	}
 	w.WriteHeader(resp.StatusCode)
 
 	var t *tap
-	var errBody []byte
-	switch {
-	case resp.StatusCode >= 400:
-		errBody = make([]byte, 0, 256)
-	case x.recorded:
+	if x.recorded {
 		t = newTap(newExtractor(x.ep.api), resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"))
 	}
 	flush := resp.ContentLength == -1 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
@@ -272,9 +274,6 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 			}
 			if t != nil {
 				t.write(buf[:n])
-			}
-			if errBody != nil && len(errBody) < upstreamErrorLimit {
-				errBody = append(errBody, buf[:min(n, upstreamErrorLimit-len(errBody))]...)
 			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				x.in.Error = "client went away during the response"
@@ -313,9 +312,6 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 			broke = true
 		}
 	}
-	if errBody != nil && x.in.Error == "" {
-		x.in.Error = "provider answered " + strconv.Itoa(resp.StatusCode) + ": " + x.scrub(strings.ToValidUTF8(string(errBody), ""))
-	}
 	return broke
 }
 
@@ -323,17 +319,20 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 // to scrub; larger ones are cut.
 const maxErrorBody = 1 << 20
 
-// relayError relays an upstream error answer to a central-key request
-// after removing the central key from it: some providers quote the key
-// they refused, and it must never reach a user.
+// relayError relays an upstream error answer after removing the request's
+// credentials from it: some providers quote the key they refused. The
+// central key must never reach a user, and a BYOK key is scrubbed too so
+// that no response body carries a provider key at all.
 func (g *Gateway) relayError(w http.ResponseWriter, resp *http.Response, x *exchange) bool {
 	ctx := resp.Request.Context()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	x.in.TTFB = time.Since(x.start)
 	x.in.EndedAt = g.now()
 	if enc := resp.Header.Get("Content-Encoding"); enc == "" || enc == "identity" {
-		if k := x.prov.key.Reveal(); k != "" && bytes.Contains(b, []byte(k)) {
-			b = bytes.ReplaceAll(b, []byte(k), []byte("[REDACTED]"))
+		for _, k := range []string{x.prov.key.Reveal(), x.caller.byokKey.Reveal()} {
+			if len(k) >= 8 && bytes.Contains(b, []byte(k)) {
+				b = bytes.ReplaceAll(b, []byte(k), []byte("[REDACTED]"))
+			}
 		}
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -351,7 +350,7 @@ func (g *Gateway) relayError(w http.ResponseWriter, resp *http.Response, x *exch
 // scrub removes the request's credentials from text that is logged or
 // recorded, in case a provider echoes them.
 func (x *exchange) scrub(s string) string {
-	if k := x.caller.byokKey; len(k) >= 8 {
+	if k := x.caller.byokKey.Reveal(); len(k) >= 8 {
 		s = strings.ReplaceAll(s, k, "[REDACTED]")
 	}
 	if k := x.prov.key.Reveal(); len(k) >= 8 {
@@ -376,6 +375,3 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	g.metrics.observe(&x.in, time.Since(x.start))
 	g.rec.enqueue(ctx, x.in)
 }
-
-// secretHint masks a caller's provider key for the record.
-func secretHint(k string) string { return secret.Hint(k) }

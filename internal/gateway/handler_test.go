@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,174 @@ func checkErrorShape(t *testing.T, body []byte, anthropic bool) {
 	}
 	if err := json.Unmarshal(body, &o); err != nil || o.Error == nil || o.Error.Message == "" || o.Error.Type == "" || o.Type != "" {
 		t.Fatalf("not an OpenAI error (%v): %s", err, body)
+	}
+}
+
+// errorBody is the message and the shape of a gateway error answer.
+func errorBody(t *testing.T, body []byte) (msg string, anthropic bool) {
+	t.Helper()
+	var v struct {
+		Type  string `json:"type"`
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("error body is not JSON (%v): %s", err, body)
+	}
+	return v.Error.Message, v.Type == "error"
+}
+
+// TestErrorShapeFollowsProvider checks that the gateway's own errors take
+// the shape of the provider named in the path whatever headers the client
+// sent, and are guessed from the request only for an unknown provider.
+func TestErrorShapeFollowsProvider(t *testing.T) {
+	t.Parallel()
+	chatBody := []byte(`{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}`)
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		headers   map[string]string
+		want      int
+		anthropic bool
+	}{
+		{name: "openai provider, invalid x-api-key", method: "POST", path: "/gateway/oa/v1/chat/completions",
+			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
+		{name: "openai provider, anthropic-version, no key", method: "POST", path: "/gateway/oa/v1/responses",
+			headers: map[string]string{"Anthropic-Version": "2023-06-01"}, want: 401},
+		{name: "openai provider, messages path", method: "POST", path: "/gateway/oa/v1/messages",
+			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
+		{name: "anthropic provider, invalid bearer", method: "GET", path: "/gateway/an/v1/models",
+			headers: map[string]string{"Authorization": "Bearer sk-not-a-chatd-key"}, want: 401, anthropic: true},
+		{name: "anthropic provider, wrong method", method: "GET", path: "/gateway/an/v1/chat/completions",
+			headers: map[string]string{"Authorization": "Bearer sk-not-a-chatd-key"}, want: 405, anthropic: true},
+		{name: "disabled openai provider, x-api-key", method: "POST", path: "/gateway/off/v1/chat/completions",
+			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
+		{name: "unknown provider, x-api-key guessed", method: "POST", path: "/gateway/nope/v1/chat/completions",
+			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401, anthropic: true},
+		{name: "unknown provider, bearer guessed", method: "POST", path: "/gateway/nope/v1/chat/completions",
+			headers: map[string]string{"Authorization": "Bearer sk-not-a-chatd-key"}, want: 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := llmtest.NewServer(t) // any call fails the test
+			e := newEnv(t, envOptions{})
+			e.addProvider("oa", store.ProviderOpenAI, up.URL)
+			e.addProvider("an", store.ProviderAnthropic, up.URL)
+			off := e.addProvider("off", store.ProviderOpenAI, up.URL)
+			no := false
+			if _, err := e.store.UpdateProvider(t.Context(), off.ID, store.ProviderPatch{Enabled: &no}); err != nil {
+				t.Fatal(err)
+			}
+			var body []byte
+			if tt.method == "POST" {
+				body = chatBody
+			}
+			resp, b := e.do(tt.method, tt.path, body, tt.headers)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.want, b)
+			}
+			checkErrorShape(t, b, tt.anthropic)
+		})
+	}
+}
+
+// TestNonObjectBody checks that a body of valid JSON that is not an
+// object is refused with a message saying so, for every API.
+func TestNonObjectBody(t *testing.T) {
+	t.Parallel()
+	const want = "request body must be a JSON object"
+	apis := []struct {
+		name      string
+		path      string
+		typ       store.ProviderType
+		anthropic bool
+	}{
+		{"chat completions", "/v1/chat/completions", store.ProviderOpenAI, false},
+		{"responses", "/v1/responses", store.ProviderOpenAI, false},
+		{"messages", "/v1/messages", store.ProviderAnthropic, true},
+	}
+	for _, a := range apis {
+		for _, body := range []string{`[]`, `[{"model":"m"}]`, `null`, `5`, `"hi"`, `true`} {
+			t.Run(a.name+" "+body, func(t *testing.T) {
+				t.Parallel()
+				up := llmtest.NewServer(t) // any call fails the test
+				e := newEnv(t, envOptions{})
+				e.addProvider("p", a.typ, up.URL)
+				resp, b := e.do("POST", "/gateway/p"+a.path, []byte(body), e.bearer())
+				if resp.StatusCode != 400 {
+					t.Fatalf("status = %d, want 400; body %s", resp.StatusCode, b)
+				}
+				checkErrorShape(t, b, a.anthropic)
+				if msg, _ := errorBody(t, b); msg != want {
+					t.Fatalf("message = %q, want %q", msg, want)
+				}
+			})
+		}
+	}
+}
+
+// TestGatewayRoot checks that the gateway answers its root, with and
+// without a trailing slash, with its own JSON 404 rather than a redirect.
+func TestGatewayRoot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	client := e.srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/gateway"}, {"POST", "/gateway"}, {"GET", "/gateway/"}, {"GET", "/gateway?x=1"}, {"GET", "/gateway/oa"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), tc.method, e.srv.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("status = %d, want 404; body %s", resp.StatusCode, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type = %q, want application/json", ct)
+			}
+			checkErrorShape(t, b, false)
+		})
+	}
+}
+
+// TestResponsesWebSocket checks the answer to Codex's optional WebSocket
+// transport: a 405 in the provider's error shape that says what to do.
+func TestResponsesWebSocket(t *testing.T) {
+	t.Parallel()
+	up := llmtest.NewServer(t) // any call fails the test
+	e := newEnv(t, envOptions{})
+	e.addProvider("oa", store.ProviderOpenAI, up.URL)
+	hdr := e.bearer()
+	hdr["Upgrade"] = "websocket"
+	hdr["Connection"] = "Upgrade"
+	hdr["Sec-WebSocket-Version"] = "13"
+	hdr["Sec-WebSocket-Key"] = "dGhlIHNhbXBsZSBub25jZQ=="
+	resp, b := e.do("GET", "/gateway/oa/v1/responses", nil, hdr)
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("status = %d, want 405; body %s", resp.StatusCode, b)
+	}
+	if got := resp.Header.Get("Allow"); got != "POST" {
+		t.Fatalf("Allow = %q, want POST", got)
+	}
+	checkErrorShape(t, b, false)
+	msg, _ := errorBody(t, b)
+	for _, s := range []string{"WebSocket", "HTTP streaming", `"stream": true`} {
+		if !strings.Contains(msg, s) {
+			t.Fatalf("message %q does not mention %q", msg, s)
+		}
 	}
 }

@@ -3,7 +3,9 @@ package gateway
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,7 @@ func TestCanary(t *testing.T) {
 	t.Parallel()
 	stream := llmtest.Load(t, "openai-chat/stream-tool")
 	blocking := llmtest.Load(t, "anthropic-messages/blocking-tool")
-	upOA := llmtest.NewServer(t, stream.Response(), echoKeyResponse(), stream.Response())
+	upOA := llmtest.NewServer(t, stream.Response(), echoKeyResponse(centralKey), stream.Response(), echoKeyResponse(byokKey))
 	upAN := llmtest.NewServer(t, blocking.Response(), blocking.Response())
 	e := newEnv(t, envOptions{})
 	e.addProvider("oa", store.ProviderOpenAI, upOA.URL)
@@ -33,14 +35,15 @@ func TestCanary(t *testing.T) {
 	call("/gateway/oa/v1/chat/completions", stream.Request, e.bearer())
 	call("/gateway/oa/v1/chat/completions", stream.Request, e.bearer()) // upstream 401 quoting the key
 	call("/gateway/oa/v1/chat/completions", stream.Request, map[string]string{GovernanceHeader: e.key, "Authorization": "Bearer " + byokKey})
+	call("/gateway/oa/v1/chat/completions", stream.Request, map[string]string{GovernanceHeader: e.key, "Authorization": "Bearer " + byokKey}) // upstream 401 quoting the BYOK key
 	call("/gateway/an/v1/messages", blocking.Request, map[string]string{"X-Api-Key": e.key})
 	call("/gateway/an/v1/messages", blocking.Request, map[string]string{GovernanceHeader: e.key, "X-Api-Key": byokKey})
 	call("/gateway/an/v1/messages", []byte("{bad"), map[string]string{GovernanceHeader: e.key, "X-Api-Key": byokKey})
 	call("/gateway/an/v1/messages", blocking.Request, map[string]string{GovernanceHeader: "ck-bogus-" + byokKey, "X-Api-Key": byokKey})
 
 	ins := e.records()
-	if len(ins) != 5 {
-		t.Fatalf("got %d records, want 5", len(ins))
+	if len(ins) != 6 {
+		t.Fatalf("got %d records, want 6", len(ins))
 	}
 	places := map[string]string{
 		"responses": seen.String(),
@@ -61,11 +64,11 @@ func TestCanary(t *testing.T) {
 }
 
 // echoKeyResponse is a careless provider's 401 quoting the key it refused.
-func echoKeyResponse() llmtest.Response {
+func echoKeyResponse(key string) llmtest.Response {
 	return llmtest.Response{
 		Status: http.StatusUnauthorized,
 		Header: http.Header{"Content-Type": {"application/json"}},
-		Body:   []byte(`{"error":{"message":"Incorrect API key provided: ` + centralKey + `","type":"invalid_request_error","code":"invalid_api_key"}}`),
+		Body:   []byte(`{"error":{"message":"Incorrect API key provided: ` + key + `","type":"invalid_request_error","code":"invalid_api_key"}}`),
 	}
 }
 
@@ -159,5 +162,36 @@ func TestCloseWaitsForRecords(t *testing.T) {
 	}
 	if got := len(e.records()); got != n {
 		t.Fatalf("got %d records, want %d", got, n)
+	}
+}
+
+// TestCallerRedactsBYOKKey checks that the caller the gateway keeps for a
+// BYOK request cannot print the caller's provider key, however it is
+// formatted or logged.
+func TestCallerRedactsBYOKKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	for _, h := range []map[string]string{
+		{GovernanceHeader: e.key, "Authorization": "Bearer " + byokKey},
+		{GovernanceHeader: e.key, "X-Api-Key": byokKey},
+	} {
+		r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/gateway/p/v1/messages", nil)
+		for k, v := range h {
+			r.Header.Set(k, v)
+		}
+		c, gerr := e.gw.authenticate(t.Context(), r, "")
+		if gerr != nil {
+			t.Fatalf("authenticate: %v", gerr)
+		}
+		if !c.byok || c.byokKey.Reveal() != byokKey {
+			t.Fatalf("caller byok = %v, key kept = %v", c.byok, c.byokKey.Reveal() == byokKey)
+		}
+		var logs strings.Builder
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("caller", "caller", c, "key", c.byokKey)
+		for _, text := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c.byokKey), logs.String()} {
+			if strings.Contains(text, byokKey) {
+				t.Fatalf("caller prints the BYOK key: %s", text)
+			}
+		}
 	}
 }

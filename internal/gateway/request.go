@@ -29,6 +29,9 @@ func (e *errWrongType) Error() string { return "field " + e.field + " has the wr
 // parseRequest reads model, stream flag and the last user prompt.
 func parseRequest(a api, body []byte) (requestInfo, *gatewayError) {
 	ri, err := scanRequest(a, body)
+	if errors.Is(err, errNotObject) {
+		return ri, errorf(400, kindInvalidRequest, "request body must be a JSON object")
+	}
 	if err != nil {
 		return ri, errorf(400, kindInvalidRequest, "request body is not valid JSON: "+jsonErrorText(body, err))
 	}
@@ -38,19 +41,21 @@ func parseRequest(a api, body []byte) (requestInfo, *gatewayError) {
 	return ri, nil
 }
 
-var errNotJSON = errors.New("malformed")
+var (
+	errNotJSON   = errors.New("malformed")
+	errNotObject = errors.New("not an object")
+)
 
 func scanRequest(a api, body []byte) (requestInfo, error) {
 	var ri requestInfo
 	if !gjson.ValidBytes(body) {
 		return ri, errNotJSON
 	}
+	// Every API takes an object; null, arrays and scalars are refused
+	// whole, rather than as a field with no name.
 	root := gjson.ParseBytes(body)
-	switch {
-	case root.Type == gjson.Null:
-		return ri, nil
-	case !root.IsObject():
-		return ri, &errWrongType{field: "(body)"}
+	if !root.IsObject() {
+		return ri, errNotObject
 	}
 	var (
 		list gjson.Result // messages or input

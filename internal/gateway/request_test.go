@@ -37,7 +37,10 @@ func TestParseRequest(t *testing.T) {
 		{"stream wrong type", apiAnthropicMessages, `{"model":"m","stream":"yes"}`, requestInfo{}, "field stream has the wrong type"},
 		{"messages wrong type", apiOpenAIChat, `{"model":"m","messages":{}}`, requestInfo{}, "field messages has the wrong type"},
 		{"role wrong type", apiOpenAIChat, `{"model":"m","messages":[{"role":1}]}`, requestInfo{}, "field messages.role has the wrong type"},
-		{"not an object", apiOpenAIChat, `[1]`, requestInfo{}, "wrong type"},
+		{"array body", apiOpenAIChat, `[1]`, requestInfo{}, "request body must be a JSON object"},
+		{"empty array body", apiOpenAIResponses, `[]`, requestInfo{}, "request body must be a JSON object"},
+		{"null body", apiAnthropicMessages, `null`, requestInfo{}, "request body must be a JSON object"},
+		{"string body", apiOpenAIChat, ` "hi" `, requestInfo{}, "request body must be a JSON object"},
 		{"missing model", apiOpenAIChat, `{"messages":[]}`, requestInfo{}, "model is required"},
 	}
 	for _, tc := range tests {

@@ -61,6 +61,10 @@ type Expect struct {
 	ReasoningTokens  int64      `json:"reasoning_tokens"`
 	Prompt           string     `json:"prompt"`
 	ToolCalls        []ToolCall `json:"tool_calls"`
+	// Reasoning is the model's reasoning or thinking text: Anthropic
+	// thinking blocks, or OpenAI Responses reasoning summaries joined by
+	// "\n". Empty when the exchange has none.
+	Reasoning string `json:"reasoning,omitempty"`
 }
 
 // ToolCall is a tool call the model made; Arguments is its JSON text.

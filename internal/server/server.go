@@ -213,6 +213,8 @@ func Run(ctx context.Context, c Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)
 	mux.Handle("/gateway/", gw)
+	// Exactly /gateway too, which ServeMux would otherwise redirect.
+	mux.Handle("/gateway", gw)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writePlain(w, http.StatusOK, "ok\n")
 	})
