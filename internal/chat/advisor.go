@@ -173,6 +173,8 @@ func (t *advisorTool) ask(ctx context.Context, c store.Chat, modelID, apiKeyID s
 		APIKeyID:      apiKeyID,
 		ChatID:        c.ID,
 		Purpose:       route.PurposeAdvisor,
+		// A step of the turn's debug run when the turn is recorded.
+		Debug: debugFrom(ctx),
 	}, route.Options{MaxOutputTokens: advisorMaxOutput})
 	if err != nil {
 		return "", err

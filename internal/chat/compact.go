@@ -181,7 +181,11 @@ func (s *Service) compactionThreshold(ctx context.Context, userID string) int {
 
 // summarize asks the compaction model for a summary of older and returns
 // the summary message to commit.
-func (s *Service) summarize(ctx context.Context, c store.Chat, modelID, apiKeyID string, older []store.Message) (store.Message, error) {
+//
+// dbg decides debug recording: a turn passes its own (the summary is a
+// step of the turn's run), a manual compaction a new run of kind
+// compaction, which summarize finishes.
+func (s *Service) summarize(ctx context.Context, c store.Chat, modelID, apiKeyID string, older []store.Message, dbg *route.DebugInfo) (sum store.Message, err error) {
 	if apiKeyID == "" {
 		return store.Message{}, errors.New("the latest user message has no API key to attribute the summary call to")
 	}
@@ -191,6 +195,7 @@ func (s *Service) summarize(ctx context.Context, c store.Chat, modelID, apiKeyID
 		APIKeyID:      apiKeyID,
 		ChatID:        c.ID,
 		Purpose:       route.PurposeCompaction,
+		Debug:         dbg,
 	}
 	if c.ParentChatID != "" {
 		req.ChatID, req.SubchatID = c.ParentChatID, c.ID
@@ -200,6 +205,17 @@ func (s *Service) summarize(ctx context.Context, c store.Chat, modelID, apiKeyID
 	res, err := s.router.Model(ctx, req, route.Options{MaxOutputTokens: compactionMaxOutput})
 	if err != nil {
 		return store.Message{}, err
+	}
+	if dbg != nil && dbg.Run == nil && res.Run != nil {
+		// A run of its own: finish it here.
+		defer func() {
+			fctx := context.WithoutCancel(ctx)
+			if err != nil {
+				res.Run.Finish(fctx, store.DebugError, err.Error())
+				return
+			}
+			res.Run.Finish(fctx, store.DebugCompleted, fmt.Sprintf("summarised %d messages", len(older)))
+		}()
 	}
 	prompt := append(fantasy.Prompt{fantasy.NewSystemMessage(compactInstructions)}, buildPrompt(older)...)
 	prompt = append(prompt, fantasy.NewUserMessage(compactRequest))
@@ -321,7 +337,13 @@ func (s *Service) Compact(ctx context.Context, chatID, apiKeyID string) (store.C
 // refuse it.
 func (s *Service) compactIdle(ctx context.Context, c store.Chat, modelID, apiKeyID string, older []store.Message, through int64) {
 	log := s.log.With("chat_id", c.ID)
-	sum, err := s.summarize(ctx, c, modelID, apiKeyID, older)
+	sum, err := s.summarize(ctx, c, modelID, apiKeyID, older, &route.DebugInfo{
+		Override:     c.DebugOverride,
+		Kind:         store.DebugKindCompaction,
+		ChatID:       c.ID,
+		RootChatID:   c.RootChatID,
+		ParentChatID: c.ParentChatID,
+	})
 	if err != nil {
 		log.Warn("chat: manual compaction failed", "error", err)
 		return
@@ -362,7 +384,7 @@ func (t *turn) compact(modelID string, in, limit int64) error {
 		return nil
 	}
 	t.log.Info("chat: compacting", "input_tokens", in, "context_limit", limit, "through_seq", through)
-	sum, err := t.s.summarize(t.tctx, t.c, modelID, activeKey(history), older)
+	sum, err := t.s.summarize(t.tctx, t.c, modelID, activeKey(history), older, t.debugInfo(history))
 	if err != nil {
 		if t.stopCause() == nil {
 			t.log.Warn("chat: compaction failed; going on without it", "error", err)

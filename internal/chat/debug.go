@@ -137,3 +137,19 @@ func (s *Service) messageCreatedAt(ctx context.Context, chatID, messageID string
 // debugService is the recorder the service cleans up after; nil records
 // nothing.
 func (s *Service) debugService() *chatdebug.Service { return s.cfg.Debug }
+
+// debugKey carries a turn's debug decision to its tools.
+type debugKey struct{}
+
+// withDebug returns ctx carrying d, so a tool's model call (the advisor's)
+// is recorded as a step of the turn's run, or not at all when the turn is
+// not recorded (d nil).
+func withDebug(ctx context.Context, d *route.DebugInfo) context.Context {
+	return context.WithValue(ctx, debugKey{}, d)
+}
+
+// debugFrom returns the debug decision withDebug put on ctx.
+func debugFrom(ctx context.Context) *route.DebugInfo {
+	d, _ := ctx.Value(debugKey{}).(*route.DebugInfo)
+	return d
+}

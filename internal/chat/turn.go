@@ -391,7 +391,7 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 	calls, client := 0, 0
 	// Tools that call a model (the advisor) report their usage here.
 	m := &meter{}
-	tctx := withMeter(t.tctx, m)
+	tctx := withDebug(withMeter(t.tctx, m), t.debugInfo(nil))
 	for _, p := range r.parts {
 		if p.Type != store.PartToolCall {
 			continue
