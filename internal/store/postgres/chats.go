@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/chatops"
+	"github.com/chatd/chatd/internal/store/rowcodec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -37,15 +38,8 @@ func scanChat(row pgx.Row, extra ...any) (store.Chat, error) {
 	c.ActionDeadline = utcPtr(c.ActionDeadline)
 	c.CreatedAt = c.CreatedAt.UTC()
 	c.UpdatedAt = c.UpdatedAt.UTC()
-	if retry != nil {
-		c.Retry = new(store.RetryState)
-		if err := json.Unmarshal([]byte(*retry), c.Retry); err != nil {
-			return store.Chat{}, fmt.Errorf("decode retry state: %w", err)
-		}
-		c.Retry.NextAt = c.Retry.NextAt.UTC()
-	}
-	if err := json.Unmarshal([]byte(tools), &c.ClientTools); err != nil {
-		return store.Chat{}, fmt.Errorf("decode client tools: %w", err)
+	if err := rowcodec.DecodeChat(&c, retry, tools); err != nil {
+		return store.Chat{}, err
 	}
 	return c, nil
 }
@@ -112,7 +106,7 @@ func collectChatRows[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, 
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
 }
 
-// pgTx implements chatTx on a transaction. Chats are locked with SELECT
+// pgTx implements chatops.Tx on a transaction. Chats are locked with SELECT
 // ... FOR UPDATE; the clock is the transaction's now(), so every replica
 // judges leases by the database's time.
 type pgTx struct{ tx pgx.Tx }
@@ -410,102 +404,6 @@ func (db *DB) ListQueued(ctx context.Context, chatID string) ([]store.QueuedMess
 	return out, nil
 }
 
-// Send commits or queues a user message; see store.Chats.
-func (db *DB) Send(ctx context.Context, chatID string, parts []store.Part, apiKeyID, createdBy string, mode store.SendMode) (store.SendResult, error) {
-	var res store.SendResult
-	err := db.chatTx(ctx, func(tx chatops.Tx) (err error) {
-		res, err = chatops.Send(ctx, tx, chatID, parts, apiKeyID, createdBy, mode)
-		return err
-	})
-	return res, chatErr(fmt.Sprintf("send to chat %q", chatID), err)
-}
-
-// EditMessage replaces a user message and everything after it.
-func (db *DB) EditMessage(ctx context.Context, chatID, messageID string, parts []store.Part, apiKeyID string) (store.Chat, store.Message, error) {
-	var (
-		c store.Chat
-		m store.Message
-	)
-	err := db.chatTx(ctx, func(tx chatops.Tx) (err error) {
-		c, m, err = chatops.EditMessage(ctx, tx, chatID, messageID, parts, apiKeyID)
-		return err
-	})
-	return c, m, chatErr(fmt.Sprintf("edit message of chat %q", chatID), err)
-}
-
-// chatOp runs fn as one transition and wraps its error with op.
-func (db *DB) chatOp(ctx context.Context, op string, fn func(tx chatops.Tx) (store.Chat, error)) (store.Chat, error) {
-	var c store.Chat
-	err := db.chatTx(ctx, func(tx chatops.Tx) (err error) {
-		c, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return store.Chat{}, chatErr(op, err)
-	}
-	return c, nil
-}
-
-// DeleteQueued removes a queued message.
-func (db *DB) DeleteQueued(ctx context.Context, chatID, queuedID string) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("delete queued message of chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.UserOp(ctx, tx, chatID, store.OpDeleteQueued, func(c *store.Chat, _ time.Time) error {
-			return tx.DeleteQueued(ctx, c.ID, queuedID)
-		})
-	})
-}
-
-// PromoteQueued moves a queued message to the head of the queue.
-func (db *DB) PromoteQueued(ctx context.Context, chatID, queuedID string) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("promote queued message of chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.UserOp(ctx, tx, chatID, store.OpPromoteQueued, func(c *store.Chat, _ time.Time) error {
-			return tx.PromoteQueued(ctx, c.ID, queuedID)
-		})
-	})
-}
-
-// Interrupt stops the running turn, keeping what it committed.
-func (db *DB) Interrupt(ctx context.Context, chatID string) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("interrupt chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.Interrupt(ctx, tx, chatID)
-	})
-}
-
-// SubmitToolResults answers the pending client tool calls.
-func (db *DB) SubmitToolResults(ctx context.Context, chatID string, results []store.Part) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("submit tool results to chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.SubmitToolResults(ctx, tx, chatID, results)
-	})
-}
-
-// SetArchived archives or unarchives a chat.
-func (db *DB) SetArchived(ctx context.Context, chatID string, archived bool) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("archive chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.SetArchived(ctx, tx, chatID, archived)
-	})
-}
-
-// SetTitle renames a chat.
-func (db *DB) SetTitle(ctx context.Context, chatID, title string) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("set title of chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.UserOp(ctx, tx, chatID, store.OpSetTitle, func(c *store.Chat, _ time.Time) error {
-			c.Title = chatops.CleanTitle(title)
-			return nil
-		})
-	})
-}
-
-// SetDebugOverride switches debug recording for a chat; nil inherits.
-func (db *DB) SetDebugOverride(ctx context.Context, chatID string, on *bool) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("set debug override of chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		// Like a title, the override is metadata any state allows.
-		return chatops.UserOp(ctx, tx, chatID, store.OpSetTitle, func(c *store.Chat, _ time.Time) error {
-			c.DebugOverride = on
-			return nil
-		})
-	})
-}
-
 // DeleteChat removes a chat with its children, messages and queue.
 func (db *DB) DeleteChat(ctx context.Context, chatID string) error {
 	op := fmt.Sprintf("delete chat %q", chatID)
@@ -517,89 +415,6 @@ func (db *DB) DeleteChat(ctx context.Context, chatID string) error {
 		return notFound(op)
 	}
 	return nil
-}
-
-// AcquireChat leases the least recently updated runnable chat to workerID.
-// A lease of zero or less is already expired, which tests use to make a
-// stale lease without waiting.
-func (db *DB) AcquireChat(ctx context.Context, workerID string, lease time.Duration) (store.Chat, bool, error) {
-	var (
-		c  store.Chat
-		ok bool
-	)
-	err := db.chatTx(ctx, func(tx chatops.Tx) (err error) {
-		c, ok, err = chatops.Acquire(ctx, tx, workerID, lease)
-		return err
-	})
-	if err != nil {
-		return store.Chat{}, false, chatErr("acquire chat", err)
-	}
-	return c, ok, nil
-}
-
-// Heartbeat extends workerID's lease on a chat.
-func (db *DB) Heartbeat(ctx context.Context, chatID, workerID string, lease time.Duration) error {
-	err := db.chatTx(ctx, func(tx chatops.Tx) error { return chatops.Heartbeat(ctx, tx, chatID, workerID, lease) })
-	return chatErr(fmt.Sprintf("heartbeat chat %q", chatID), err)
-}
-
-// ReleaseChat gives up workerID's lease, leaving the status as it is.
-func (db *DB) ReleaseChat(ctx context.Context, chatID, workerID string) error {
-	err := db.chatTx(ctx, func(tx chatops.Tx) error { return chatops.Release(ctx, tx, chatID, workerID) })
-	return chatErr(fmt.Sprintf("release chat %q", chatID), err)
-}
-
-// CommitStep appends a step's messages.
-func (db *DB) CommitStep(ctx context.Context, chatID, workerID string, msgs []store.Message) (store.Chat, []store.Message, error) {
-	var (
-		c   store.Chat
-		out []store.Message
-	)
-	err := db.chatTx(ctx, func(tx chatops.Tx) (err error) {
-		c, out, err = chatops.CommitStep(ctx, tx, chatID, workerID, msgs)
-		return err
-	})
-	if err != nil {
-		return store.Chat{}, nil, chatErr(fmt.Sprintf("commit step of chat %q", chatID), err)
-	}
-	return c, out, nil
-}
-
-// SetRetry records or clears the retry state shown to watchers.
-func (db *DB) SetRetry(ctx context.Context, chatID, workerID string, r *store.RetryState) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("set retry of chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.SetRetry(ctx, tx, chatID, workerID, r)
-	})
-}
-
-// FinishTurn ends the turn: the next queued message starts the next one,
-// or the chat waits.
-func (db *DB) FinishTurn(ctx context.Context, chatID, workerID string) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("finish turn of chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.FinishTurn(ctx, tx, chatID, workerID)
-	})
-}
-
-// FinishWithError ends the turn in the error status, keeping the queue.
-func (db *DB) FinishWithError(ctx context.Context, chatID, workerID, msg string) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("finish chat %q with error", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.FinishWithError(ctx, tx, chatID, workerID, msg)
-	})
-}
-
-// EnterRequiresAction waits for client tool results until deadline.
-func (db *DB) EnterRequiresAction(ctx context.Context, chatID, workerID string, deadline time.Time) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("enter requires_action on chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.EnterRequiresAction(ctx, tx, chatID, workerID, deadline)
-	})
-}
-
-// CancelRequiresAction answers the pending client tool calls with errors
-// and makes the chat runnable.
-func (db *DB) CancelRequiresAction(ctx context.Context, chatID string) (store.Chat, error) {
-	return db.chatOp(ctx, fmt.Sprintf("cancel requires_action on chat %q", chatID), func(tx chatops.Tx) (store.Chat, error) {
-		return chatops.CancelRequiresAction(ctx, tx, chatID)
-	})
 }
 
 // ExpiredActions lists chats whose requires_action deadline has passed by

@@ -3,11 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/chatops"
 )
 
@@ -37,20 +35,4 @@ func summaryThrough(seq int64) *int64 {
 		return nil
 	}
 	return &seq
-}
-
-// CommitSummary appends a compaction summary; see store.Chats.
-func (db *DB) CommitSummary(ctx context.Context, chatID, workerID string, summary store.Message, throughSeq int64) (store.Chat, store.Message, error) {
-	var (
-		c store.Chat
-		m store.Message
-	)
-	err := db.chatTx(ctx, func(tx chatops.Tx) (err error) {
-		c, m, err = chatops.CommitSummary(ctx, tx.(pgTx), chatID, workerID, summary, throughSeq)
-		return err
-	})
-	if err != nil {
-		return store.Chat{}, store.Message{}, chatErr(fmt.Sprintf("commit summary of chat %q", chatID), err)
-	}
-	return c, m, nil
 }

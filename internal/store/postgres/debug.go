@@ -2,14 +2,13 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/rowcodec"
 )
 
 var _ store.DebugRuns = (*DB)(nil)
@@ -22,12 +21,6 @@ const debugStepCols = `id, run_id, number, operation, status, request, response,
 
 const debugAttemptCols = `id, step_id, number, method, url, status, request_header, request_body,
 	response_header, response_body, error, started_at, duration_micros, ttfb_micros`
-
-// Listing bounds for ListDebugRuns.
-const (
-	defaultDebugRunLimit = 50
-	maxDebugRunLimit     = 500
-)
 
 func scanDebugRun(row pgx.Row) (store.DebugRun, error) {
 	var r store.DebugRun
@@ -54,12 +47,8 @@ func scanDebugStep(row pgx.Row) (store.DebugStep, error) {
 		return store.DebugStep{}, err
 	}
 	s.Status = store.DebugStatus(status)
-	if req != nil {
-		s.Request = json.RawMessage(*req)
-	}
-	if resp != nil {
-		s.Response = json.RawMessage(*resp)
-	}
+	s.Request = rowcodec.RawJSON(req)
+	s.Response = rowcodec.RawJSON(resp)
 	s.StartedAt = s.StartedAt.UTC()
 	s.UpdatedAt = s.UpdatedAt.UTC()
 	s.FinishedAt = utcPtr(s.FinishedAt)
@@ -75,80 +64,19 @@ func scanDebugAttempt(row pgx.Row) (store.DebugAttempt, error) {
 	if err != nil {
 		return store.DebugAttempt{}, err
 	}
-	if err := json.Unmarshal([]byte(reqHeader), &a.RequestHeader); err != nil {
-		return store.DebugAttempt{}, fmt.Errorf("decode request header of attempt %q: %w", a.ID, err)
-	}
-	if err := json.Unmarshal([]byte(respHeader), &a.ResponseHeader); err != nil {
-		return store.DebugAttempt{}, fmt.Errorf("decode response header of attempt %q: %w", a.ID, err)
+	if err := rowcodec.DecodeHeaders(&a, reqHeader, respHeader); err != nil {
+		return store.DebugAttempt{}, err
 	}
 	a.StartedAt = a.StartedAt.UTC()
-	a.Duration = time.Duration(dur) * time.Microsecond
-	a.TimeToFirstByte = time.Duration(ttfb) * time.Microsecond
+	a.Duration = rowcodec.Micros(dur)
+	a.TimeToFirstByte = rowcodec.Micros(ttfb)
 	return a, nil
-}
-
-// debugTime brings t to stored precision and UTC, or the current time if
-// zero.
-func debugTime(t time.Time) time.Time {
-	if t.IsZero() {
-		t = time.Now()
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
-func debugTimePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC().Truncate(time.Microsecond)
-	return &v
-}
-
-// debugJSON stores an absent document as NULL so that nil round-trips as
-// nil.
-func debugJSON(m json.RawMessage) *string {
-	if len(m) == 0 {
-		return nil
-	}
-	s := string(m)
-	return &s
-}
-
-func debugHeader(h http.Header) (string, error) {
-	b, err := json.Marshal(h)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// debugStatusArg is NULL (no change) for a nil or empty status.
-func debugStatusArg(s *store.DebugStatus) *string {
-	if s == nil || *s == "" {
-		return nil
-	}
-	v := string(*s)
-	return &v
-}
-
-// debugAbandoned is the error FinalizeStaleDebugRuns records.
-func debugAbandoned(before time.Time) string {
-	return "abandoned: no update since " + before.UTC().Format(time.RFC3339)
 }
 
 // CreateDebugRun inserts r. An empty ID is generated, an empty Status is
 // in_progress, a zero StartedAt is now and a zero UpdatedAt is StartedAt.
 func (db *DB) CreateDebugRun(ctx context.Context, r store.DebugRun) (store.DebugRun, error) {
-	r.ID = orNewID(r.ID)
-	if r.Status == "" {
-		r.Status = store.DebugInProgress
-	}
-	r.StartedAt = debugTime(r.StartedAt)
-	if r.UpdatedAt.IsZero() {
-		r.UpdatedAt = r.StartedAt
-	}
-	r.UpdatedAt = debugTime(r.UpdatedAt)
-	r.FinishedAt = debugTimePtr(r.FinishedAt)
+	r = rowcodec.DebugRun(r)
 	_, err := db.pool.Exec(ctx, `INSERT INTO debug_runs (`+debugRunCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		r.ID, r.Kind, r.ChatID, r.RootChatID, r.ParentChatID, r.MessageID, r.UserID,
@@ -179,7 +107,7 @@ func (db *DB) UpdateDebugRun(ctx context.Context, id string, p store.DebugRunPat
 			updated_at = now()
 		WHERE id = $1
 		RETURNING `+debugRunCols,
-		id, debugStatusArg(p.Status), debugTimePtr(p.FinishedAt), p.Summary))
+		id, rowcodec.StatusArg(p.Status), rowcodec.TimePtr(p.FinishedAt), p.Summary))
 	if err != nil {
 		return store.DebugRun{}, wrap(fmt.Sprintf("update debug run %q", id), err)
 	}
@@ -198,33 +126,16 @@ func touchDebugRun(ctx context.Context, tx pgx.Tx, id string, t time.Time) error
 // in the run is store.ErrConflict. The run's UpdatedAt moves up to the
 // step's.
 func (db *DB) CreateDebugStep(ctx context.Context, s store.DebugStep) (store.DebugStep, error) {
-	s.ID = orNewID(s.ID)
-	if s.Status == "" {
-		s.Status = store.DebugInProgress
-	}
-	s.StartedAt = debugTime(s.StartedAt)
-	if s.UpdatedAt.IsZero() {
-		s.UpdatedAt = s.StartedAt
-	}
-	s.UpdatedAt = debugTime(s.UpdatedAt)
-	s.FinishedAt = debugTimePtr(s.FinishedAt)
-	attempts := make([]store.DebugAttempt, len(s.Attempts))
-	for i, a := range s.Attempts {
-		a.StepID = s.ID
-		attempts[i] = normDebugAttempt(a)
-	}
-	if len(s.Attempts) > 0 {
-		s.Attempts = attempts
-	}
+	s = rowcodec.DebugStep(s)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO debug_steps (`+debugStepCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			s.ID, s.RunID, s.Number, s.Operation, string(s.Status), debugJSON(s.Request), debugJSON(s.Response), s.Error,
+			s.ID, s.RunID, s.Number, s.Operation, string(s.Status), rowcodec.OptJSON(s.Request), rowcodec.OptJSON(s.Response), s.Error,
 			s.StartedAt, s.UpdatedAt, s.FinishedAt)
 		if err != nil {
 			return err
 		}
-		for _, a := range attempts {
+		for _, a := range s.Attempts {
 			if err := insertDebugAttempt(ctx, tx, a); err != nil {
 				return err
 			}
@@ -257,7 +168,7 @@ func (db *DB) UpdateDebugStep(ctx context.Context, id string, p store.DebugStepP
 				updated_at = now()
 			WHERE id = $1
 			RETURNING `+debugStepCols,
-			id, debugStatusArg(p.Status), debugTimePtr(p.FinishedAt), debugJSON(p.Response), p.Error))
+			id, rowcodec.StatusArg(p.Status), rowcodec.TimePtr(p.FinishedAt), rowcodec.OptJSON(p.Response), p.Error))
 		if err != nil {
 			return err
 		}
@@ -269,23 +180,10 @@ func (db *DB) UpdateDebugStep(ctx context.Context, id string, p store.DebugStepP
 	return s, nil
 }
 
-// normDebugAttempt fills in defaults and brings a to stored precision.
-func normDebugAttempt(a store.DebugAttempt) store.DebugAttempt {
-	a.ID = orNewID(a.ID)
-	a.StartedAt = debugTime(a.StartedAt)
-	a.Duration = a.Duration.Truncate(time.Microsecond)
-	a.TimeToFirstByte = a.TimeToFirstByte.Truncate(time.Microsecond)
-	return a
-}
-
 func insertDebugAttempt(ctx context.Context, tx pgx.Tx, a store.DebugAttempt) error {
-	reqHeader, err := debugHeader(a.RequestHeader)
+	reqHeader, respHeader, err := rowcodec.EncodeHeaders(a)
 	if err != nil {
-		return fmt.Errorf("encode request header: %w", err)
-	}
-	respHeader, err := debugHeader(a.ResponseHeader)
-	if err != nil {
-		return fmt.Errorf("encode response header: %w", err)
+		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO debug_attempts (`+debugAttemptCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -298,7 +196,7 @@ func insertDebugAttempt(ctx context.Context, tx pgx.Tx, a store.DebugAttempt) er
 // AddDebugAttempt inserts a; a missing step is store.ErrNotFound. Durations
 // are kept to the microsecond. It also bumps the run's UpdatedAt.
 func (db *DB) AddDebugAttempt(ctx context.Context, a store.DebugAttempt) (store.DebugAttempt, error) {
-	a = normDebugAttempt(a)
+	a = rowcodec.DebugAttempt(a)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := insertDebugAttempt(ctx, tx, a); err != nil {
 			return err
@@ -317,10 +215,7 @@ func (db *DB) AddDebugAttempt(ctx context.Context, a store.DebugAttempt) (store.
 // ListDebugRuns lists chatID's runs without their steps, newest first. A
 // limit of zero or less is 50; more than 500 is 500.
 func (db *DB) ListDebugRuns(ctx context.Context, chatID string, limit int) ([]store.DebugRun, error) {
-	if limit <= 0 {
-		limit = defaultDebugRunLimit
-	}
-	limit = min(limit, maxDebugRunLimit)
+	limit = rowcodec.DebugRunLimit(limit)
 	op := fmt.Sprintf("list debug runs of chat %q", chatID)
 	rows, err := db.pool.Query(ctx, `SELECT `+debugRunCols+` FROM debug_runs
 		WHERE chat_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, chatID, limit)
@@ -418,7 +313,7 @@ func (db *DB) DeleteDebugRunsForChats(ctx context.Context, chatIDs []string) (in
 // before, and the in_progress steps of those runs, with status error and an
 // "abandoned" summary and error. It returns how many runs it ended.
 func (db *DB) FinalizeStaleDebugRuns(ctx context.Context, before time.Time) (int64, error) {
-	msg := debugAbandoned(before)
+	msg := rowcodec.DebugAbandoned(before)
 	var n int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the stale runs first so that a concurrent update of one of

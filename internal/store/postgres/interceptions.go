@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/rowcodec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -42,10 +42,9 @@ func scanInterception(row pgx.Row) (store.Interception, error) {
 		in.EndedAt = endedAt.UTC()
 	}
 	in.TTFB = time.Duration(ttfb)
-	if len(toolCalls) > 0 {
-		if err := json.Unmarshal(toolCalls, &in.ToolCalls); err != nil {
-			return store.Interception{}, fmt.Errorf("decode tool calls: %w", err)
-		}
+	var err error
+	if in.ToolCalls, err = rowcodec.DecodeToolCalls(toolCalls); err != nil {
+		return store.Interception{}, fmt.Errorf("decode tool calls: %w", err)
 	}
 	return in, nil
 }
@@ -59,20 +58,14 @@ const insertInterception = `
 // Every text value is passed through cleanText: a record must never be
 // lost because a client sent a NUL or invalid UTF-8 in a prompt or header.
 func interceptionArgs(in store.Interception) ([]any, error) {
-	var toolCalls []byte
-	if len(in.ToolCalls) > 0 {
-		calls := make([]store.ToolCall, len(in.ToolCalls))
-		for i, c := range in.ToolCalls {
-			// json.Marshal would write a NUL as \u0000, which jsonb refuses.
-			calls[i] = store.ToolCall{ID: cleanText(c.ID), Name: cleanText(c.Name), Arguments: cleanText(c.Arguments)}
-		}
-		var err error
-		if toolCalls, err = json.Marshal(calls); err != nil {
-			return nil, fmt.Errorf("encode tool calls: %w", err)
-		}
+	// Cleaned first: json.Marshal would write a NUL as \u0000, which jsonb
+	// refuses.
+	toolCalls, err := rowcodec.EncodeToolCalls(in.ToolCalls, cleanText)
+	if err != nil {
+		return nil, err
 	}
 	return []any{
-		cleanText(orNewID(in.ID)), cleanText(in.UserID), cleanText(in.APIKeyID), cleanText(in.ProviderName),
+		cleanText(rowcodec.OrNewID(in.ID)), cleanText(in.UserID), cleanText(in.APIKeyID), cleanText(in.ProviderName),
 		cleanText(string(in.ProviderType)), cleanText(in.Endpoint), cleanText(in.Model),
 		in.Streaming, cleanText(in.Client), cleanText(in.UserAgent), cleanText(in.ChatID), cleanText(in.SubchatID),
 		cleanText(in.Source), cleanText(in.CredentialKind), cleanText(in.CredentialHint),

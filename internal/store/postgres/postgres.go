@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/chatops"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,6 +38,9 @@ type Config struct {
 
 // DB is a store.Store backed by PostgreSQL. It is safe for concurrent use.
 type DB struct {
+	// Transitions implements the chat transitions on chatTx.
+	chatops.Transitions
+
 	pool *pgxpool.Pool
 	log  *slog.Logger
 	// versions reads the schema version through goose over the same pool.
@@ -83,7 +87,9 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &DB{pool: pool, log: log, versions: versions, sqlDB: sqlDB}, nil
+	db := &DB{pool: pool, log: log, versions: versions, sqlDB: sqlDB}
+	db.Transitions = chatops.NewTransitions(db.chatTx, wrapChatErr)
+	return db, nil
 }
 
 // Close releases the pool. It waits for connections in use to be returned.

@@ -3,9 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
-	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/chatops"
 )
 
@@ -30,20 +28,4 @@ func (t sqliteTx) SummarizedThrough(ctx context.Context, chatID string) (int64, 
 		return 0, nil
 	}
 	return through.Int64, err
-}
-
-// CommitSummary appends a compaction summary; see store.Chats.
-func (db *DB) CommitSummary(ctx context.Context, chatID, workerID string, summary store.Message, throughSeq int64) (store.Chat, store.Message, error) {
-	var (
-		c store.Chat
-		m store.Message
-	)
-	err := db.chatTx(ctx, func(tx chatops.Tx) (err error) {
-		c, m, err = chatops.CommitSummary(ctx, tx.(sqliteTx), chatID, workerID, summary, throughSeq)
-		return err
-	})
-	if err != nil {
-		return store.Chat{}, store.Message{}, chatErr(fmt.Sprintf("commit summary of chat %q", chatID), err)
-	}
-	return c, m, nil
 }

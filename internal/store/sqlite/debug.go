@@ -3,14 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/rowcodec"
 )
 
 var _ store.DebugRuns = (*DB)(nil)
@@ -23,12 +22,6 @@ const debugStepColumns = `id, run_id, number, operation, status, request, respon
 
 const debugAttemptColumns = `id, step_id, number, method, url, status, request_header, request_body,
 	response_header, response_body, error, started_at, duration_micros, ttfb_micros`
-
-// Listing bounds for ListDebugRuns.
-const (
-	defaultDebugRunLimit = 50
-	maxDebugRunLimit     = 500
-)
 
 func scanDebugRun(s rowScanner) (store.DebugRun, error) {
 	var r store.DebugRun
@@ -55,12 +48,8 @@ func scanDebugStep(s rowScanner) (store.DebugStep, error) {
 	if err != nil {
 		return store.DebugStep{}, err
 	}
-	if req.Valid {
-		st.Request = json.RawMessage(req.String)
-	}
-	if resp.Valid {
-		st.Response = json.RawMessage(resp.String)
-	}
+	st.Request = rowcodec.RawJSON(nullStringPtr(req))
+	st.Response = rowcodec.RawJSON(nullStringPtr(resp))
 	st.StartedAt = fromMicros(started)
 	st.UpdatedAt = fromMicros(updated)
 	st.FinishedAt = fromNullMicros(finished)
@@ -76,71 +65,27 @@ func scanDebugAttempt(s rowScanner) (store.DebugAttempt, error) {
 	if err != nil {
 		return store.DebugAttempt{}, err
 	}
-	if err := json.Unmarshal([]byte(reqHeader), &a.RequestHeader); err != nil {
-		return store.DebugAttempt{}, fmt.Errorf("decode request header of attempt %q: %w", a.ID, err)
-	}
-	if err := json.Unmarshal([]byte(respHeader), &a.ResponseHeader); err != nil {
-		return store.DebugAttempt{}, fmt.Errorf("decode response header of attempt %q: %w", a.ID, err)
+	if err := rowcodec.DecodeHeaders(&a, reqHeader, respHeader); err != nil {
+		return store.DebugAttempt{}, err
 	}
 	a.StartedAt = fromMicros(started)
-	a.Duration = time.Duration(dur) * time.Microsecond
-	a.TimeToFirstByte = time.Duration(ttfb) * time.Microsecond
+	a.Duration = rowcodec.Micros(dur)
+	a.TimeToFirstByte = rowcodec.Micros(ttfb)
 	return a, nil
 }
 
-// debugJSON stores an absent document as NULL so that nil round-trips as
-// nil.
-func debugJSON(m json.RawMessage) sql.NullString {
-	if len(m) == 0 {
-		return sql.NullString{}
+// nullStringPtr is s as an optional string.
+func nullStringPtr(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
 	}
-	return sql.NullString{String: string(m), Valid: true}
-}
-
-func debugHeader(h http.Header) (string, error) {
-	b, err := json.Marshal(h)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// debugStatusArg drops an empty status, which means no change.
-func debugStatusArg(s *store.DebugStatus) sql.NullString {
-	if s == nil || *s == "" {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: string(*s), Valid: true}
-}
-
-// debugOptString is NULL for nil, so that COALESCE keeps the old value.
-func debugOptString(s *string) sql.NullString {
-	if s == nil {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: *s, Valid: true}
-}
-
-// debugAbandoned is the error FinalizeStaleDebugRuns records.
-func debugAbandoned(before time.Time) string {
-	return "abandoned: no update since " + before.UTC().Format(time.RFC3339)
+	return &s.String
 }
 
 // CreateDebugRun inserts r. An empty ID is generated, an empty Status is
 // in_progress, a zero StartedAt is now and a zero UpdatedAt is StartedAt.
 func (db *DB) CreateDebugRun(ctx context.Context, r store.DebugRun) (store.DebugRun, error) {
-	if r.ID == "" {
-		r.ID = newID()
-	}
-	if r.Status == "" {
-		r.Status = store.DebugInProgress
-	}
-	r.StartedAt = norm(r.StartedAt)
-	if r.UpdatedAt.IsZero() {
-		r.UpdatedAt = r.StartedAt
-	}
-	r.UpdatedAt = norm(r.UpdatedAt)
-	r.FinishedAt = normPtr(r.FinishedAt)
+	r = rowcodec.DebugRun(r)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO debug_runs (`+debugRunColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -175,7 +120,7 @@ func (db *DB) UpdateDebugRun(ctx context.Context, id string, p store.DebugRunPat
 				updated_at = ?4
 			WHERE id = ?5
 			RETURNING `+debugRunColumns,
-			debugStatusArg(p.Status), nullMicros(normPtr(p.FinishedAt)), debugOptString(p.Summary), t, id))
+			rowcodec.StatusArg(p.Status), nullMicros(rowcodec.TimePtr(p.FinishedAt)), p.Summary, t, id))
 		return err
 	})
 	if err != nil {
@@ -196,35 +141,16 @@ func touchDebugRun(ctx context.Context, tx *sql.Tx, id string, t int64) error {
 // in the run is store.ErrConflict. The run's UpdatedAt moves up to the
 // step's.
 func (db *DB) CreateDebugStep(ctx context.Context, s store.DebugStep) (store.DebugStep, error) {
-	if s.ID == "" {
-		s.ID = newID()
-	}
-	if s.Status == "" {
-		s.Status = store.DebugInProgress
-	}
-	s.StartedAt = norm(s.StartedAt)
-	if s.UpdatedAt.IsZero() {
-		s.UpdatedAt = s.StartedAt
-	}
-	s.UpdatedAt = norm(s.UpdatedAt)
-	s.FinishedAt = normPtr(s.FinishedAt)
-	attempts := make([]store.DebugAttempt, len(s.Attempts))
-	for i, a := range s.Attempts {
-		a.StepID = s.ID
-		attempts[i] = normDebugAttempt(a)
-	}
-	if len(s.Attempts) > 0 {
-		s.Attempts = attempts
-	}
+	s = rowcodec.DebugStep(s)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO debug_steps (`+debugStepColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.RunID, s.Number, s.Operation, s.Status, debugJSON(s.Request), debugJSON(s.Response), s.Error,
+			s.ID, s.RunID, s.Number, s.Operation, s.Status, rowcodec.OptJSON(s.Request), rowcodec.OptJSON(s.Response), s.Error,
 			s.StartedAt.UnixMicro(), s.UpdatedAt.UnixMicro(), nullMicros(s.FinishedAt))
 		if err != nil {
 			return err
 		}
-		for _, a := range attempts {
+		for _, a := range s.Attempts {
 			if err := insertDebugAttempt(ctx, tx, a); err != nil {
 				return err
 			}
@@ -256,7 +182,7 @@ func (db *DB) UpdateDebugStep(ctx context.Context, id string, p store.DebugStepP
 				updated_at = ?5
 			WHERE id = ?6
 			RETURNING `+debugStepColumns,
-			debugStatusArg(p.Status), nullMicros(normPtr(p.FinishedAt)), debugJSON(p.Response), debugOptString(p.Error), t, id))
+			rowcodec.StatusArg(p.Status), nullMicros(rowcodec.TimePtr(p.FinishedAt)), rowcodec.OptJSON(p.Response), p.Error, t, id))
 		if err != nil {
 			return err
 		}
@@ -268,25 +194,10 @@ func (db *DB) UpdateDebugStep(ctx context.Context, id string, p store.DebugStepP
 	return s, nil
 }
 
-// normDebugAttempt fills in defaults and brings a to stored precision.
-func normDebugAttempt(a store.DebugAttempt) store.DebugAttempt {
-	if a.ID == "" {
-		a.ID = newID()
-	}
-	a.StartedAt = norm(a.StartedAt)
-	a.Duration = a.Duration.Truncate(time.Microsecond)
-	a.TimeToFirstByte = a.TimeToFirstByte.Truncate(time.Microsecond)
-	return a
-}
-
 func insertDebugAttempt(ctx context.Context, tx *sql.Tx, a store.DebugAttempt) error {
-	reqHeader, err := debugHeader(a.RequestHeader)
+	reqHeader, respHeader, err := rowcodec.EncodeHeaders(a)
 	if err != nil {
-		return fmt.Errorf("encode request header: %w", err)
-	}
-	respHeader, err := debugHeader(a.ResponseHeader)
-	if err != nil {
-		return fmt.Errorf("encode response header: %w", err)
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO debug_attempts (`+debugAttemptColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -299,7 +210,7 @@ func insertDebugAttempt(ctx context.Context, tx *sql.Tx, a store.DebugAttempt) e
 // AddDebugAttempt inserts a; a missing step is store.ErrNotFound. Durations
 // are kept to the microsecond. It also bumps the run's UpdatedAt.
 func (db *DB) AddDebugAttempt(ctx context.Context, a store.DebugAttempt) (store.DebugAttempt, error) {
-	a = normDebugAttempt(a)
+	a = rowcodec.DebugAttempt(a)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := insertDebugAttempt(ctx, tx, a); err != nil {
 			return err
@@ -318,10 +229,7 @@ func (db *DB) AddDebugAttempt(ctx context.Context, a store.DebugAttempt) (store.
 // ListDebugRuns lists chatID's runs without their steps, newest first. A
 // limit of zero or less is 50; more than 500 is 500.
 func (db *DB) ListDebugRuns(ctx context.Context, chatID string, limit int) ([]store.DebugRun, error) {
-	if limit <= 0 {
-		limit = defaultDebugRunLimit
-	}
-	limit = min(limit, maxDebugRunLimit)
+	limit = rowcodec.DebugRunLimit(limit)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+debugRunColumns+` FROM debug_runs
 		WHERE chat_id = ? ORDER BY started_at DESC, id DESC LIMIT ?`, chatID, limit)
 	if err != nil {
@@ -484,7 +392,7 @@ func debugChunks[T any](s []T, n int) func(yield func([]T) bool) {
 // "abandoned" summary and error. It returns how many runs it ended.
 func (db *DB) FinalizeStaleDebugRuns(ctx context.Context, before time.Time) (int64, error) {
 	t := now().UnixMicro()
-	msg := debugAbandoned(before)
+	msg := rowcodec.DebugAbandoned(before)
 	cut := before.UnixMicro()
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {

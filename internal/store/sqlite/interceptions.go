@@ -3,12 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/rowcodec"
 )
 
 const interceptionColumns = `id, user_id, api_key_id, provider_name, provider_type, endpoint, model,
@@ -38,10 +38,8 @@ func scanInterception(s rowScanner) (store.Interception, error) {
 		in.EndedAt = fromMicros(ended.Int64)
 	}
 	in.TTFB = time.Duration(ttfb) * time.Microsecond
-	if toolCalls.Valid && toolCalls.String != "" {
-		if err := json.Unmarshal([]byte(toolCalls.String), &in.ToolCalls); err != nil {
-			return store.Interception{}, fmt.Errorf("decode tool calls of %q: %w", in.ID, err)
-		}
+	if in.ToolCalls, err = rowcodec.DecodeToolCalls([]byte(toolCalls.String)); err != nil {
+		return store.Interception{}, fmt.Errorf("decode tool calls of %q: %w", in.ID, err)
 	}
 	if cost.Valid {
 		in.CostMicros = &cost.Int64
@@ -55,24 +53,19 @@ const insertInterception = `INSERT INTO interceptions (` + interceptionColumns +
 // interceptionArgs normalises in as it is stored and returns it with the
 // arguments of insertInterception.
 func interceptionArgs(in store.Interception) (store.Interception, []any, error) {
-	if in.ID == "" {
-		in.ID = newID()
-	}
-	in.StartedAt = norm(in.StartedAt)
+	in.ID = rowcodec.OrNewID(in.ID)
+	in.StartedAt = rowcodec.Time(in.StartedAt)
 	var ended sql.NullInt64
 	if !in.EndedAt.IsZero() {
 		in.EndedAt = in.EndedAt.UTC().Truncate(time.Microsecond)
 		ended = sql.NullInt64{Int64: in.EndedAt.UnixMicro(), Valid: true}
 	}
 	in.TTFB = in.TTFB.Truncate(time.Microsecond)
-	var toolCalls sql.NullString
-	if len(in.ToolCalls) > 0 {
-		b, err := json.Marshal(in.ToolCalls)
-		if err != nil {
-			return store.Interception{}, nil, fmt.Errorf("encode tool calls: %w", err)
-		}
-		toolCalls = sql.NullString{String: string(b), Valid: true}
+	b, err := rowcodec.EncodeToolCalls(in.ToolCalls, nil)
+	if err != nil {
+		return store.Interception{}, nil, err
 	}
+	toolCalls := sql.NullString{String: string(b), Valid: b != nil}
 	var cost sql.NullInt64
 	if in.CostMicros != nil {
 		cost = sql.NullInt64{Int64: *in.CostMicros, Valid: true}

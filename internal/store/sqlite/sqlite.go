@@ -23,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/chatops"
 )
 
 //go:embed migrations/*.sql
@@ -45,6 +46,9 @@ type Config struct {
 // concurrent writers queue in Go instead of failing with "database is
 // locked"; reads use a separate pool that WAL lets run beside the writer.
 type DB struct {
+	// Transitions implements the chat transitions on chatTx.
+	chatops.Transitions
+
 	w   *sql.DB // exactly one connection; every write goes here
 	r   *sql.DB // read-only pool
 	ver *goose.Provider
@@ -113,6 +117,7 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: migrations: %w", err)
 	}
 	db := &DB{w: w, r: r, ver: ver, log: log}
+	db.Transitions = chatops.NewTransitions(db.chatTx, wrapChatErr)
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", c.Path, err)
