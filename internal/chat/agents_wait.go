@@ -59,13 +59,7 @@ func (s *Service) waitAgent(ctx context.Context, parent store.Chat, input string
 	if len(ids) == 0 {
 		return "", errors.New("agent_ids is required: list the subagents to wait for")
 	}
-	timeout := defaultAgentWait
-	if in.TimeoutSeconds != nil {
-		if *in.TimeoutSeconds < 0 {
-			return "", errors.New("timeout_seconds cannot be negative")
-		}
-		timeout = min(time.Duration(*in.TimeoutSeconds*float64(time.Second)), maxAgentWait)
-	}
+	timeout := agentWaitTimeout(in.TimeoutSeconds)
 	for _, id := range ids {
 		if _, err := s.child(ctx, parent, id); err != nil {
 			return "", err
@@ -98,6 +92,16 @@ func (s *Service) waitAgent(ctx context.Context, parent store.Chat, input string
 	}
 
 	reacquire := releaseSlot(ctx)
+	// Every return takes the slot back: a turn that went on without one
+	// would call the model past the worker limit.
+	reacquired := false
+	defer func() {
+		if !reacquired {
+			// Fails only when the turn was stopped, which then calls no
+			// model; the slot's release stays a no-op.
+			_ = reacquire(ctx)
+		}
+	}()
 	if s.cfg.agentWaiting != nil {
 		s.cfg.agentWaiting(parent.ID)
 	}
@@ -115,6 +119,7 @@ func (s *Service) waitAgent(ctx context.Context, parent store.Chat, input string
 			return "", err
 		}
 		if done || timedOut {
+			reacquired = true
 			if err := reacquire(ctx); err != nil {
 				return "", errWaitInterrupted
 			}
@@ -134,6 +139,20 @@ func (s *Service) waitAgent(ctx context.Context, parent store.Chat, input string
 			timedOut = true
 		}
 	}
+}
+
+// agentWaitTimeout turns the model's timeout_seconds into a duration: a
+// missing, non-positive or NaN value means the default, and anything
+// above maxAgentWait is capped before the conversion, which would
+// overflow for huge values.
+func agentWaitTimeout(seconds *float64) time.Duration {
+	if seconds == nil || !(*seconds > 0) {
+		return defaultAgentWait
+	}
+	if *seconds >= maxAgentWait.Seconds() {
+		return maxAgentWait
+	}
+	return time.Duration(*seconds * float64(time.Second))
 }
 
 // agentResults reads the subagents' states; done is true when none is

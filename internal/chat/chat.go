@@ -132,7 +132,14 @@ type Service struct {
 	wake  chan struct{}
 	sweep chan struct{} // asks the sweeper to run now (tests)
 
-	bg       sync.WaitGroup // title generations
+	// bg owns every goroutine that outlives the call that started it:
+	// title generations, idle compactions, watch forwarders and replica
+	// pollers. Run cancels bgCtx and waits for bg on its way out, so
+	// nothing reads the store after Run returns. bgCtx is stored, against
+	// the house rule, because it is the Service's own lifetime, not a
+	// request's. New goroutines start under mu only while it is live
+	// (see goBackground).
+	bg       sync.WaitGroup
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 
@@ -203,8 +210,9 @@ func defaultWorkerID() string {
 }
 
 // Run runs the workers and the requires_action deadline sweeper until ctx
-// ends, then releases the chats its workers hold and waits for background
-// title generations.
+// ends, then releases the chats its workers hold, stops the Service's
+// background goroutines (title generations, compactions, watchers'
+// forwarders and pollers: their subscriptions end) and waits for them.
 func (s *Service) Run(ctx context.Context) error {
 	var wg, turns sync.WaitGroup
 	wg.Go(func() { s.acquire(ctx, &turns) })
@@ -217,6 +225,19 @@ func (s *Service) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	s.bg.Wait()
 	return nil
+}
+
+// goBackground runs f on a goroutine owned by the Service, with a context
+// that ends when Run returns. It reports false, without running f, when
+// the Service already stopped.
+func (s *Service) goBackground(f func(ctx context.Context)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bgCtx.Err() != nil {
+		return false
+	}
+	s.bg.Go(func() { f(s.bgCtx) })
+	return true
 }
 
 // wakeWorkers nudges an idle worker to look for runnable chats.

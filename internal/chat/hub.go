@@ -119,7 +119,6 @@ type chatState struct {
 // watcher: one that falls behind is dropped and reconnects.
 type hub struct {
 	heartbeat time.Duration
-	pollers   sync.WaitGroup // replica pollers; each ends with its chat's last watcher
 
 	mu    sync.Mutex
 	chats map[string]*chatState // guarded by mu
@@ -172,7 +171,7 @@ func (h *hub) fanout(st *chatState, ev hubEvent) {
 // When poll is set and the watcher is the chat's first, it also returns a
 // context for a new poller of the chat's state, cancelled when the last
 // watcher leaves; the caller starts the poller (see Service.pollChat).
-func (h *hub) subscribe(chatID string, poll bool) (*subscriber, []hubEvent, *chatState, context.Context) {
+func (h *hub) subscribe(parent context.Context, chatID string, poll bool) (*subscriber, []hubEvent, *chatState, context.Context) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.state(chatID)
@@ -180,8 +179,7 @@ func (h *hub) subscribe(chatID string, poll bool) (*subscriber, []hubEvent, *cha
 	st.subs[sub] = struct{}{}
 	var pctx context.Context
 	if poll && st.stopPoll == nil {
-		pctx, st.stopPoll = context.WithCancel(context.Background())
-		h.pollers.Add(1)
+		pctx, st.stopPoll = context.WithCancel(parent)
 	}
 	return sub, append([]hubEvent(nil), st.live...), st, pctx
 }

@@ -44,7 +44,6 @@ func (s *Service) runsHere(chatID string) bool {
 // pollChat publishes changes other replicas commit to a watched chat until
 // ctx ends, which the hub does when the chat's last watcher leaves.
 func (s *Service) pollChat(ctx context.Context, chatID string, st *chatState) {
-	defer s.hub.pollers.Done()
 	t := time.NewTicker(cmp.Or(s.cfg.WatchPollInterval, defaultWatchPollInterval))
 	defer t.Stop()
 	for {

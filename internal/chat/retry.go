@@ -69,6 +69,25 @@ func classify(err error) *modelError {
 	return &modelError{Message: "the model call failed: " + err.Error(), Cause: err}
 }
 
+// errRouteFailed is what a person reads when routing the chat's model
+// failed for a passing reason; the cause, which may hold driver text, is
+// logged only.
+const errRouteFailed = "the chat's model could not be prepared because of a temporary server problem"
+
+// classifyRoute classifies a route.Router.Model error: ErrUnroutable is
+// final and says why; anything else (a database hiccup) is retryable and
+// shown in generic words.
+func classifyRoute(err error) *modelError {
+	var me *modelError
+	if errors.As(err, &me) {
+		return me
+	}
+	if errors.Is(err, route.ErrUnroutable) {
+		return classify(err)
+	}
+	return &modelError{Message: errRouteFailed, Retryable: true, Cause: err}
+}
+
 // providerMessage is the provider's own message, trimmed.
 func providerMessage(pe *fantasy.ProviderError) string {
 	msg := strings.TrimSpace(pe.Message)

@@ -34,12 +34,24 @@ func (s *Service) Subscribe(ctx context.Context, chatID, lastEventID string) (*S
 	}
 	// Register before reading the database, so nothing committed from now
 	// on is missed; the cursor drops what both paths deliver.
-	sub, live, st, pctx := s.hub.subscribe(chatID, s.watchPolling())
+	// The poller and the forwarder belong to the Service, which stops
+	// them when Run returns; the forwarder also ends with ctx.
+	sub, live, st, pctx := s.hub.subscribe(s.bgCtx, chatID, s.watchPolling())
 	if pctx != nil {
-		go s.pollChat(pctx, chatID, st)
+		s.goBackground(func(context.Context) { s.pollChat(pctx, chatID, st) })
 	}
 	out := make(chan Event, 64)
-	go s.forward(ctx, chatID, sub, cur, live, out)
+	started := s.goBackground(func(bg context.Context) {
+		fctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(bg, cancel)
+		defer stop()
+		s.forward(fctx, chatID, sub, cur, live, out)
+	})
+	if !started {
+		s.hub.unsubscribe(chatID, sub)
+		close(out)
+	}
 	return &Subscription{Events: out}, nil
 }
 

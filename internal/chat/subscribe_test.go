@@ -2,8 +2,11 @@ package chat
 
 import (
 	"context"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/internal/store"
 )
@@ -167,5 +170,66 @@ func TestSubscribeAheadResyncs(t *testing.T) {
 				t.Fatalf("events = %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// countingChats counts GetChat calls once armed.
+type countingChats struct {
+	store.Chats
+	armed atomic.Bool
+	after atomic.Int64
+}
+
+func (c *countingChats) GetChat(ctx context.Context, id string) (store.Chat, error) {
+	if c.armed.Load() {
+		c.after.Add(1)
+	}
+	return c.Chats.GetChat(ctx, id)
+}
+
+// TestRunStopsWatchers: a watcher's forwarder and its chat's replica
+// poller belong to the Service; once Run returns, both have ended (the
+// subscription is closed though its context lives on) and nothing reads
+// the store. Not parallel: it counts goroutines.
+func TestRunStopsWatchers(t *testing.T) {
+	e := newEnv(t)
+	cc := &countingChats{Chats: e.db}
+	s := e.service(func(c *Config) {
+		c.Chats = cc
+		c.WatchPollInterval = time.Millisecond
+	})
+	c := e.newChat(s, "hi")
+	before := runtime.NumGoroutine()
+	stop := run(t, s)
+	sub, err := s.Subscribe(t.Context(), c.ID, "")
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	next(t, sub.Events, func(ev Event) bool { return ev.Type == EventChat })
+	stop()
+	cc.armed.Store(true)
+	for {
+		select {
+		case _, ok := <-sub.Events:
+			if ok {
+				continue
+			}
+		default:
+			t.Fatal("the subscription is still open after Run returned")
+		}
+		break
+	}
+	// Finished goroutines leave the count soon after their last deferred
+	// call; yield until they have, bounded by waitTimeout.
+	deadline := time.Now().Add(waitTimeout)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines after Run returned, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+	}
+	if n := cc.after.Load(); n != 0 {
+		t.Fatalf("the store was read %d times after Run returned", n)
 	}
 }

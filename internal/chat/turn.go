@@ -22,10 +22,13 @@ type turn struct {
 	log *slog.Logger
 	wid string
 	c   store.Chat
-	// ctx carries the worker's life: store transitions use it, so an
-	// interrupt can still commit the partial answer.
-	ctx context.Context
-	// tctx is cancelled, with a cause, to stop the model call and tools.
+	// The turn keeps its contexts, against the house rule, because they
+	// are its lifetime, not a request's: ctx carries the worker's life
+	// (store transitions use it, so an interrupt can still commit the
+	// partial answer); tctx is cancelled, with a cause, by interrupts, a
+	// lost lease or shutdown, to stop the model call and tools. Its
+	// cancel func is in Service.running.
+	ctx  context.Context
 	tctx context.Context
 	// dbg is the turn's debug run, started with its first model (nil:
 	// unrecorded); dbgDecided is set once the first model was routed.
@@ -115,12 +118,15 @@ func (t *turn) run() error {
 		if t.c.ParentChatID != "" {
 			req.ChatID, req.SubchatID = t.c.ParentChatID, t.c.ID
 		}
-		res, err := t.s.router.Model(t.tctx, req, route.Options{})
+		res, err := t.routeWithRetry(req)
 		if err != nil {
 			if cause := t.stopCause(); cause != nil {
-				return t.stopped(cause, stepResult{}, store.ModelConfig{})
+				return t.stopped(cause, stepResult{}, route.Result{})
 			}
-			return t.fail(classify(err).Message)
+			if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return t.fail(classifyRoute(err).Message)
 		}
 		t.routed(res)
 		call := fantasy.Call{Prompt: buildPrompt(history), Tools: t.s.callTools(t.c)}
@@ -132,7 +138,7 @@ func (t *turn) run() error {
 		r, err := t.streamWithRetry(res.Model, call)
 		if err != nil {
 			if cause := t.stopCause(); cause != nil {
-				return t.stopped(cause, r, res.ModelConfig)
+				return t.stopped(cause, r, res)
 			}
 			if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) {
 				return err
@@ -188,7 +194,8 @@ func (t *turn) stopCause() error {
 
 // stopped ends a turn cut short: an interrupt keeps the partial answer;
 // a lost lease or a shutdown commits nothing.
-func (t *turn) stopped(cause error, partial stepResult, mc store.ModelConfig) error {
+func (t *turn) stopped(cause error, partial stepResult, res route.Result) error {
+	mc := res.ModelConfig
 	if !errors.Is(cause, errInterrupted) {
 		return cause
 	}
@@ -200,7 +207,7 @@ func (t *turn) stopped(cause error, partial stepResult, mc store.ModelConfig) er
 		}
 	}
 	if len(keep) > 0 {
-		m := store.Message{Role: store.RoleAssistant, Parts: keep, Usage: toUsage(partial.usage, ""), ModelConfigID: mc.ID}
+		m := store.Message{Role: store.RoleAssistant, Parts: keep, Usage: toUsage(partial.usage, res.Provider.Type), ModelConfigID: mc.ID}
 		// Usage arrives with the end of the stream, so an interrupted
 		// answer rarely has any: it stays unmetered (no cost), which the
 		// cost summary counts apart from unpriced models.
@@ -264,24 +271,66 @@ func (t *turn) streamWithRetry(model fantasy.LanguageModel, call fantasy.Call) (
 			}
 			return r, me
 		}
-		delay := backoff(attempt+1, t.s.cfg.RetryBase, t.s.cfg.RetryMax)
-		t.log.Info("chat: retrying model call", "attempt", attempt+1, "delay", delay, "error", err)
-		rs := &store.RetryState{Attempt: attempt + 1, NextAt: t.s.now().Add(delay), Error: me.Message}
-		if _, err := t.s.chats.SetRetry(t.ctx, t.c.ID, t.wid, rs); err != nil {
-			if errors.Is(err, store.ErrConflict) && t.stopCause() != nil {
-				return stepResult{}, err
-			}
-			return stepResult{}, fmt.Errorf("set retry: %w", err)
+		t.log.Info("chat: retrying model call", "attempt", attempt+1, "error", err)
+		if err := t.retryWait(attempt+1, me.Message); err != nil {
+			return stepResult{}, err
 		}
-		t.s.sync(t.ctx, t.c.ID)
 		t.s.hub.part(t.c.ID, PartDelta{Kind: PartRestart, Attempt: attempt + 1})
-		timer := time.NewTimer(delay)
-		select {
-		case <-timer.C:
-		case <-t.tctx.Done():
-			timer.Stop()
-			return stepResult{}, context.Cause(t.tctx)
+	}
+}
+
+// routeWithRetry routes the step's model. A failure other than
+// route.ErrUnroutable (a database hiccup) is retried like a failed model
+// call instead of ending the chat.
+func (t *turn) routeWithRetry(req route.Request) (route.Result, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := t.s.router.Model(t.tctx, req, route.Options{})
+		if err == nil {
+			if attempt > 0 {
+				if _, err := t.s.chats.SetRetry(t.ctx, t.c.ID, t.wid, nil); err != nil && !errors.Is(err, store.ErrConflict) {
+					return res, err
+				}
+				t.s.sync(t.ctx, t.c.ID)
+			}
+			return res, nil
 		}
+		if t.stopCause() != nil {
+			return res, err
+		}
+		me := classifyRoute(err)
+		if !me.Retryable || attempt >= t.s.cfg.RetryAttempts {
+			if me.Retryable {
+				t.log.Warn("chat: route model; giving up", "attempts", attempt+1, "error", err)
+				return res, &modelError{Message: fmt.Sprintf("%s (gave up after %d retries)", me.Message, attempt), Cause: err}
+			}
+			return res, me
+		}
+		t.log.Warn("chat: route model; retrying", "attempt", attempt+1, "error", err)
+		if err := t.retryWait(attempt+1, me.Message); err != nil {
+			return route.Result{}, err
+		}
+	}
+}
+
+// retryWait shows retry attempt n with msg on the chat, then waits out
+// its backoff; it returns early, with the cause, when the turn stops.
+func (t *turn) retryWait(n int, msg string) error {
+	delay := backoff(n, t.s.cfg.RetryBase, t.s.cfg.RetryMax)
+	rs := &store.RetryState{Attempt: n, NextAt: t.s.now().Add(delay), Error: msg}
+	if _, err := t.s.chats.SetRetry(t.ctx, t.c.ID, t.wid, rs); err != nil {
+		if errors.Is(err, store.ErrConflict) && t.stopCause() != nil {
+			return err
+		}
+		return fmt.Errorf("set retry: %w", err)
+	}
+	t.s.sync(t.ctx, t.c.ID)
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-t.tctx.Done():
+		return context.Cause(t.tctx)
 	}
 }
 

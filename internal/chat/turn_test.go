@@ -1,10 +1,15 @@
 package chat
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chatd/chatd/internal/llmtest"
+	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/store"
 )
 
@@ -133,5 +138,67 @@ func TestBrokenStreamRestartsStep(t *testing.T) {
 	}
 	if got := textOf(msgs[1].Parts); got != "whole" {
 		t.Fatalf("answer = %q", got)
+	}
+}
+
+// flakyModels fails the router's first GetModel, as a database hiccup
+// would, with driver text no user should read.
+type flakyModels struct {
+	store.Store
+	failed atomic.Bool
+}
+
+const driverText = "pq: connection reset by peer at 10.0.0.7:5432"
+
+func (f *flakyModels) GetModel(ctx context.Context, id string) (store.ModelConfig, error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return store.ModelConfig{}, errors.New(driverText)
+	}
+	return f.Store.GetModel(ctx, id)
+}
+
+func TestRouteHiccupIsRetried(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, textReply("Hello"))
+	router := route.New(route.Config{Store: &flakyModels{Store: e.db}, Keyring: e.kr, Gateway: e.gw, Logger: e.log})
+	s := e.service(func(c *Config) { c.Router = router })
+	c := e.newChat(s, "hi")
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	ev := next(t, events, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Retry != nil })
+	if got := ev.Chat.Retry.Error; got != errRouteFailed {
+		t.Fatalf("retry error = %q, want %q", got, errRouteFailed)
+	}
+	ev = next(t, events, status(store.ChatWaiting))
+	if ev.Chat.Retry != nil || ev.Chat.LastError != "" {
+		t.Fatalf("finished chat = %+v", ev.Chat)
+	}
+	if got := textOf(e.messages(c.ID)[1].Parts); got != "Hello" {
+		t.Fatalf("answer = %q", got)
+	}
+}
+
+func TestClassifyRoute(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		err       error
+		retryable bool
+		want      string
+	}{
+		{name: "database hiccup", err: fmt.Errorf("load model config: %w", errors.New(driverText)), retryable: true, want: errRouteFailed},
+		{name: "unroutable", err: fmt.Errorf("route model: %w: model \"m\" is disabled", route.ErrUnroutable), want: "the chat's model cannot be used: route model: model is not routable: model \"m\" is disabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			me := classifyRoute(tt.err)
+			if me.Retryable != tt.retryable {
+				t.Fatalf("retryable = %v, want %v", me.Retryable, tt.retryable)
+			}
+			if me.Message != tt.want {
+				t.Fatalf("message = %q, want %q", me.Message, tt.want)
+			}
+		})
 	}
 }

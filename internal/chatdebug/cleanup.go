@@ -44,21 +44,41 @@ func (s *Service) CleanupChats(chatIDs []string) {
 
 // retry runs f in the background up to CleanupAttempts times,
 // CleanupDelay apart, each bounded by CleanupTimeout, logging each failure.
+// Close stops it (see Close).
 func (s *Service) retry(op string, attrs []any, f func(ctx context.Context) error) {
-	s.goBackground(func() {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.log.Warn(op+": skipped, the debug service is closed", attrs...)
+		return
+	}
+	s.cleanups.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.cleanups.Done()
 		for n := 1; n <= s.c.CleanupAttempts; n++ {
-			ctx, cancel := context.WithTimeout(context.Background(), s.c.CleanupTimeout)
+			ctx, cancel := context.WithTimeout(s.stop, s.c.CleanupTimeout)
 			err := f(ctx)
 			cancel()
 			if err == nil {
 				return
 			}
+			if s.stop.Err() != nil {
+				s.log.Warn(op+": stopped by close", append(attrs, "attempt", n, "error", err)...)
+				return
+			}
 			s.log.Warn(op, append(attrs, "attempt", n, "max_attempts", s.c.CleanupAttempts, "error", err)...)
 			if n < s.c.CleanupAttempts {
 				t := time.NewTimer(s.c.CleanupDelay)
-				<-t.C
+				select {
+				case <-t.C:
+				case <-s.stop.Done():
+					t.Stop()
+					s.log.Warn(op+": stopped by close", attrs...)
+					return
+				}
 			}
 		}
 		s.log.Error(op+": giving up", append(attrs, "attempts", s.c.CleanupAttempts)...)
-	})
+	}()
 }

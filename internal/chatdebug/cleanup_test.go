@@ -165,3 +165,54 @@ func TestCleanupClockError(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseStopsCleanups: when Close's context ends before the cleanups
+// do, Close cancels them and returns only once they stopped, so none runs
+// against a store being closed; cleanups asked for later are skipped.
+func TestCloseStopsCleanups(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		failures int
+		blocks   bool
+		close    time.Duration // Close's timeout
+	}{
+		{name: "waiting to retry", failures: 10, close: time.Minute},
+		{name: "attempt in flight", blocks: true, close: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				f := newFakeRuns()
+				f.deleteFailures, f.deleteBlocks = tt.failures, tt.blocks
+				logs := &logRecorder{}
+				s := New(Config{Runs: f, Clock: fixedClock(time.Now()), Logger: slogOf(logs), CleanupDelay: time.Hour})
+				s.CleanupChats([]string{"c1"})
+				ctx, cancel := context.WithTimeout(context.Background(), tt.close)
+				defer cancel()
+				start := time.Now()
+				if err := s.Close(ctx); err != context.DeadlineExceeded {
+					t.Fatalf("close = %v, want %v", err, context.DeadlineExceeded)
+				}
+				if took := time.Since(start); took != tt.close {
+					t.Fatalf("close took %v, want %v", took, tt.close)
+				}
+				s.CleanupChats([]string{"c2"})
+				// Fake time: long past every retry the cleanup had left.
+				time.Sleep(10 * time.Hour)
+				synctest.Wait()
+				f.mu.Lock()
+				calls := len(f.deleteCalls)
+				f.mu.Unlock()
+				if calls != 1 {
+					t.Fatalf("%d delete calls, want 1 (none after Close)", calls)
+				}
+				lines := logs.all()
+				if !containsLine(lines, "stopped by close") || !containsLine(lines, "skipped, the debug service is closed") {
+					t.Fatalf("logs %q", lines)
+				}
+			})
+		})
+	}
+}

@@ -63,10 +63,19 @@ type Config struct {
 type Service struct {
 	c   Config
 	log *slog.Logger
-	wg  sync.WaitGroup // background cleanups and write queues
+	wg  sync.WaitGroup // write queues and run creations
 
-	mu   sync.Mutex
-	subs map[string]map[*subscriber]struct{} // by chat ID; guarded by mu
+	// cleanups counts the running cleanups (see retry). They run on stop,
+	// a context stored, against the house rule, because it is the
+	// Service's own lifetime: Close cancels it when its own context ends
+	// first, so that no cleanup outlives Close against a closing store.
+	cleanups   sync.WaitGroup
+	stop       context.Context
+	cancelStop context.CancelFunc
+
+	mu      sync.Mutex
+	subs    map[string]map[*subscriber]struct{} // by chat ID; guarded by mu
+	closing bool                                // guarded by mu: Close cancelled the cleanups; none starts
 }
 
 // New returns a Service.
@@ -83,17 +92,22 @@ func New(c Config) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{c: c, log: log, subs: make(map[string]map[*subscriber]struct{})}
+	stop, cancelStop := context.WithCancel(context.Background())
+	return &Service{c: c, log: log, subs: make(map[string]map[*subscriber]struct{}), stop: stop, cancelStop: cancelStop}
 }
 
 // Close waits for background cleanups and pending writes, or until ctx
-// ends.
+// ends. When ctx ends first, the cleanups still running are cancelled and
+// Close waits for them to stop before it returns ctx's error, so none
+// outlives it; cleanups asked for later are skipped. Close may be called
+// again (tests use it to flush).
 func (s *Service) Close(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
 	done := make(chan struct{})
 	go func() {
+		s.cleanups.Wait()
 		s.wg.Wait()
 		close(done)
 	}()
@@ -101,6 +115,11 @@ func (s *Service) Close(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
+		s.cancelStop()
+		s.cleanups.Wait()
 		return ctx.Err()
 	}
 }

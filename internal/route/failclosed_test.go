@@ -88,12 +88,17 @@ func TestFailClosed(t *testing.T) {
 			if _, err := s.e.db.PutProviderKey(t.Context(), store.UserProviderKey{UserID: s.e.user.ID, ProviderID: s.p.ID, KeyCipher: sealed}); err != nil {
 				t.Fatal(err)
 			}
-		}, want: "cannot be decrypted"},
+		}, want: "could not be decrypted"},
 		{name: "direct byok key unreadable", direct: true, mutate: func(t *testing.T, s *setup) {
 			if _, err := s.e.db.PutProviderKey(t.Context(), store.UserProviderKey{UserID: s.e.user.ID, ProviderID: s.p.ID, KeyCipher: []byte("garbage-cipher-text")}); err != nil {
 				t.Fatal(err)
 			}
-		}, want: "cannot be decrypted"},
+		}, want: "could not be decrypted"},
+		{name: "direct central key unreadable", direct: true, mutate: func(_ *testing.T, s *setup) {
+			p := s.p
+			p.APIKeyCipher = []byte("garbage-cipher-text")
+			s.cfg.Store = providerStore{Store: s.e.db, get: func(string) (store.Provider, error) { return p, nil }}
+		}, want: "could not be decrypted; check the server's keyring"},
 		{name: "direct no central key", direct: true, mutate: func(t *testing.T, s *setup) {
 			if _, err := s.e.db.UpdateProvider(t.Context(), s.p.ID, store.ProviderPatch{ClearAPIKey: true}); err != nil {
 				t.Fatal(err)
@@ -128,6 +133,13 @@ func TestFailClosed(t *testing.T) {
 				t.Fatal("a model was returned with the error")
 			}
 			checkNoLeak(t, "error", err.Error(), centralKey, userKey)
+			// The keyring's own error text stays in the log, out of
+			// messages users read.
+			for _, internal := range []string{"open:", "ciphertext", "unknown key"} {
+				if strings.Contains(err.Error(), internal) {
+					t.Fatalf("error %q shows the keyring's error %q", err, internal)
+				}
+			}
 			if n := len(up.Requests()); n != 0 {
 				t.Fatalf("upstream got %d requests, want 0", n)
 			}

@@ -364,7 +364,9 @@ func (r *Router) directRoute(ctx context.Context, req Request, p store.Provider)
 			return route{}, unroutable("no keyring to open the central API key of provider %q", p.Name)
 		}
 		if key, err = r.keyring.Open(p.APIKeyCipher); err != nil {
-			return route{}, unroutable("the central API key of provider %q cannot be decrypted: %v", p.Name, err)
+			// The cause goes to the log only: routing errors reach users.
+			r.log.Warn("route: open central provider key", "provider", p.Name, "error", err)
+			return route{}, unroutable("the central API key of provider %q could not be decrypted; check the server's keyring", p.Name)
 		}
 		if key.IsZero() {
 			return route{}, unroutable("provider %q has no central API key", p.Name)
@@ -416,7 +418,8 @@ func (r *Router) userKey(ctx context.Context, userID string, p store.Provider) (
 	}
 	v, err := r.keyring.Open(k.KeyCipher)
 	if err != nil {
-		return secret.Value{}, unroutable("your key for provider %q cannot be decrypted; set it again: %v", p.Name, err)
+		r.log.Warn("route: open user provider key", "provider", p.Name, "user_id", userID, "error", err)
+		return secret.Value{}, unroutable("your key for provider %q could not be decrypted (check the server's keyring, or set the key again)", p.Name)
 	}
 	return v, nil
 }
