@@ -68,8 +68,12 @@ type Config struct {
 	Upstream http.RoundTripper
 	// Now; if nil, time.Now.
 	Now func() time.Time
-	// RecordTimeout bounds each record write; if zero, 5s.
+	// RecordTimeout bounds each record write, and the price lookup of a
+	// record whose client went away; if zero, 5s.
 	RecordTimeout time.Duration
+	// BodyReadTimeout bounds reading a request body, so a client trickling
+	// its body cannot hold a handler forever; if zero, 60s.
+	BodyReadTimeout time.Duration
 }
 
 // Gateway is the AI gateway. It is an http.Handler for every path under
@@ -84,12 +88,14 @@ type Gateway struct {
 	upstream      http.RoundTripper
 	now           func() time.Time
 	metrics       *metrics
+	recordTimeout time.Duration
+	bodyTimeout   time.Duration
 
 	providers sync.Map // name -> *providerEntry
 	models    sync.Map // providerID + "\x00" + model -> *modelEntry
 
 	rec    *recorder
-	inproc sync.WaitGroup // handlers running for the in-process transport
+	inproc tracker // handlers running for the in-process transport
 }
 
 // New returns a Gateway. Close it to flush pending records.
@@ -106,6 +112,8 @@ func New(c Config) (*Gateway, error) {
 		recordContent: c.RecordContent,
 		upstream:      c.Upstream,
 		now:           c.Now,
+		recordTimeout: cmp.Or(c.RecordTimeout, 5*time.Second),
+		bodyTimeout:   cmp.Or(c.BodyReadTimeout, 60*time.Second),
 	}
 	if g.upstream == nil {
 		g.upstream = NewUpstreamTransport()
@@ -118,7 +126,7 @@ func New(c Config) (*Gateway, error) {
 		return nil, fmt.Errorf("new gateway: %w", err)
 	}
 	g.metrics = m
-	g.rec = newRecorder(c.Store, g.log, cmp.Or(c.RecordTimeout, 5*time.Second))
+	g.rec = newRecorder(c.Store, g.log, g.recordTimeout)
 	return g, nil
 }
 
@@ -140,17 +148,11 @@ func NewUpstreamTransport() *http.Transport {
 }
 
 // Close waits for in-process calls and pending record writes, or until
-// ctx is done. Call it after the HTTP server has shut down.
+// ctx is done. Call it after the HTTP server has shut down. It starts no
+// goroutine, so nothing of it outlives an expired ctx.
 func (g *Gateway) Close(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		g.inproc.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("close gateway: %w", ctx.Err())
+	if err := g.inproc.wait(ctx); err != nil {
+		return fmt.Errorf("close gateway: %w", err)
 	}
 	if err := g.rec.close(ctx); err != nil {
 		return fmt.Errorf("close gateway: %w", err)
@@ -170,4 +172,58 @@ func (g *Gateway) Purge(ctx context.Context, olderThan time.Duration) (int64, er
 		return 0, fmt.Errorf("purge interceptions: %w", err)
 	}
 	return n, nil
+}
+
+// tracker counts running calls and lets a caller wait, with a deadline,
+// until none runs, without a goroutine that would outlive the wait (as one
+// blocked in sync.WaitGroup.Wait would). It is safe for concurrent use.
+type tracker struct {
+	mu      sync.Mutex
+	n       int             // guarded by mu
+	waiters []chan struct{} // guarded by mu; closed when n reaches zero
+}
+
+func (t *tracker) add() {
+	t.mu.Lock()
+	t.n++
+	t.mu.Unlock()
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	if t.n > 0 {
+		return
+	}
+	for _, c := range t.waiters {
+		close(c)
+	}
+	t.waiters = nil
+}
+
+// wait returns nil once no call runs, or ctx's error if it ends first.
+func (t *tracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	c := make(chan struct{})
+	t.waiters = append(t.waiters, c)
+	t.mu.Unlock()
+	select {
+	case <-c:
+		return nil
+	case <-ctx.Done():
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for i, w := range t.waiters {
+			if w == c {
+				t.waiters = append(t.waiters[:i], t.waiters[i+1:]...)
+				break
+			}
+		}
+		return ctx.Err()
+	}
 }

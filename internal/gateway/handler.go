@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -126,7 +127,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 		x.in.CredentialHint = pe.p.APIKeyHint
 	}
 
-	body, gerr := readBody(w, r)
+	body, gerr := readBody(w, r, g.bodyTimeout)
 	if gerr != nil {
 		writeError(w, fl, gerr)
 		return
@@ -163,11 +164,19 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 	}
 }
 
-// readBody reads a bounded request body.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *gatewayError) {
+// readBody reads a bounded request body within timeout, so that a client
+// trickling its body cannot hold a handler forever. The deadline is
+// cleared after a whole body: the connection may carry a long answer and
+// more requests.
+func readBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) ([]byte, *gatewayError) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
+	rc := http.NewResponseController(w)
+	// Unsupported in process, where there is no connection to hold. The
+	// deadline stays after a failed read: net/http then discards the rest
+	// of the body before answering, which must not wait on the client.
+	deadline := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
 	tooLarge := errorf(http.StatusRequestEntityTooLarge, kindTooLarge,
 		fmt.Sprintf("request body is larger than %d MiB", maxRequestBody>>20))
 	if r.ContentLength > maxRequestBody {
@@ -180,6 +189,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *gatewayError) {
 			return nil, tooLarge
 		}
 		return nil, errorf(http.StatusBadRequest, kindInvalidRequest, "could not read the request body")
+	}
+	if deadline {
+		_ = rc.SetReadDeadline(time.Time{})
 	}
 	return b, nil
 }
@@ -198,6 +210,11 @@ func (g *Gateway) outbound(ctx context.Context, r *http.Request, x *exchange, pa
 		return nil, errorf(http.StatusBadGateway, kindUpstream, fmt.Sprintf("provider %q has an invalid base URL", x.prov.p.Name))
 	}
 	copyHeader(out.Header, r.Header, dropRequestHeader)
+	if x.recorded {
+		// The gateway reads usage from model answers, and relayError
+		// scrubs keys from error bodies: both need them uncompressed.
+		out.Header.Set("Accept-Encoding", "identity")
+	}
 	if _, ok := r.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // do not let net/http add its own
 	}
@@ -304,7 +321,7 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 	if t != nil {
 		t.finish()
 		t.x.fill(&x.in)
-		if x.in.Error == "" && t.streaming && !t.x.complete() {
+		if x.in.Error == "" && t.parsedStream() && !t.x.complete() {
 			// A stream cut short at a clean TCP end would otherwise look
 			// finished to clients that do not check for the final event
 			// (fantasy does not, for Chat Completions tool calls).
@@ -328,11 +345,29 @@ func (g *Gateway) relayError(w http.ResponseWriter, resp *http.Response, x *exch
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	x.in.TTFB = time.Since(x.start)
 	x.in.EndedAt = g.now()
-	if enc := resp.Header.Get("Content-Encoding"); enc == "" || enc == "identity" {
-		for _, k := range []string{x.prov.key.Reveal(), x.caller.byokKey.Reveal()} {
-			if len(k) >= 8 && bytes.Contains(b, []byte(k)) {
-				b = bytes.ReplaceAll(b, []byte(k), []byte("[REDACTED]"))
-			}
+	// Model calls ask for identity bodies; a provider may compress anyway,
+	// and pass-through calls keep the client's Accept-Encoding. A key in
+	// a compressed body is invisible to the scrub, so the body is
+	// decompressed first, and one the gateway cannot read is not relayed.
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		w.Header().Del("Content-Encoding")
+		zb, zerr := gunzip(b)
+		if zerr != nil {
+			b = []byte("upstream error body could not be decoded")
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			break
+		}
+		b = zb
+	default:
+		w.Header().Del("Content-Encoding")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		b = []byte("upstream error body withheld: encoded as " + enc)
+	}
+	for _, k := range []string{x.prov.key.Reveal(), x.caller.byokKey.Reveal()} {
+		if len(k) >= 8 && bytes.Contains(b, []byte(k)) {
+			b = bytes.ReplaceAll(b, []byte(k), []byte("[REDACTED]"))
 		}
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -347,6 +382,16 @@ func (g *Gateway) relayError(w http.ResponseWriter, resp *http.Response, x *exch
 	return false
 }
 
+// gunzip decompresses a gzip body, bounded by maxErrorBody.
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(io.LimitReader(zr, maxErrorBody))
+}
+
 // scrub removes the request's credentials from text that is logged or
 // recorded, in case a provider echoes them.
 func (x *exchange) scrub(s string) string {
@@ -359,8 +404,11 @@ func (x *exchange) scrub(s string) string {
 	return s
 }
 
-// finish completes a record and queues it.
+// finish completes a record and queues it. It outlives the client: a
+// caller that went away still gets a priced record.
 func (g *Gateway) finish(ctx context.Context, x *exchange) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.recordTimeout)
+	defer cancel()
 	if x.in.EndedAt.IsZero() {
 		x.in.EndedAt = g.now()
 	}

@@ -34,14 +34,18 @@ type recorder struct {
 	mu     sync.RWMutex // guards closed, and sends on queue against close
 	closed bool
 	queue  chan store.Interception
-	wg     sync.WaitGroup
+	// stopped is closed when the writer has drained the closed queue.
+	stopped chan struct{}
 
 	lastFullWarn atomic.Int64 // unix nanoseconds of the last warning
 }
 
 func newRecorder(s store.Store, log *slog.Logger, timeout time.Duration) *recorder {
-	r := &recorder{store: s, log: log, timeout: timeout, queue: make(chan store.Interception, recordQueue)}
-	r.wg.Go(r.run)
+	r := &recorder{store: s, log: log, timeout: timeout, queue: make(chan store.Interception, recordQueue), stopped: make(chan struct{})}
+	go func() {
+		defer close(r.stopped)
+		r.run()
+	}()
 	return r
 }
 
@@ -122,6 +126,9 @@ func (r *recorder) write(ctx context.Context, in store.Interception) {
 	}
 }
 
+// close stops taking records and waits until the queue is written, or
+// until ctx ends; the writer keeps draining after that, and close starts no
+// goroutine of its own.
 func (r *recorder) close(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.closed {
@@ -129,13 +136,8 @@ func (r *recorder) close(ctx context.Context) error {
 		close(r.queue)
 	}
 	r.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		r.wg.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-r.stopped:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -50,9 +50,16 @@ func newTap(x extractor, contentType, contentEncoding string) *tap {
 	return t
 }
 
+// parsedStream reports whether the tap parsed the events of a stream, so
+// that the extractor knows whether it reached its terminal event. A
+// compressed stream is relayed but not read.
+func (t *tap) parsedStream() bool {
+	return t.streaming && (t.encoding == "" || t.encoding == "identity")
+}
+
 // write takes the next relayed bytes.
 func (t *tap) write(p []byte) {
-	if t.streaming && (t.encoding == "" || t.encoding == "identity") {
+	if t.parsedStream() {
 		t.parser.Feed(p, t.emit)
 		return
 	}

@@ -73,9 +73,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pr, pw := io.Pipe()
 	rw := &pipeWriter{header: http.Header{}, pw: pw, req: req, ready: make(chan struct{})}
 
-	t.g.inproc.Add(1)
+	t.g.inproc.add()
 	go func() {
-		defer t.g.inproc.Done()
+		defer t.g.inproc.done()
 		defer cancel()
 		defer func() {
 			if sreq.Body != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/internal/llmtest"
 	"github.com/chatd/chatd/internal/store"
@@ -107,7 +108,7 @@ func TestTransportCancellation(t *testing.T) {
 				}
 			}
 			_ = resp.Body.Close()
-			<-up.Canceled()
+			waitClosed(t, up.Canceled(), "upstream call canceled")
 			if in := e.oneRecord(); !strings.Contains(in.Error, "client went away") {
 				t.Fatalf("record error = %q", in.Error)
 			}
@@ -155,6 +156,19 @@ func TestTransportPanic(t *testing.T) {
 			t.Fatalf("read: %v, want unexpected EOF", err)
 		}
 	})
+}
+
+// waitClosed waits for c to close, failing the test after a generous
+// deadline instead of hanging it.
+func waitClosed(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
+	select {
+	case <-c:
+	case <-timer.C:
+		t.Fatalf("timed out waiting for: %s", what)
+	}
 }
 
 type panicReader struct{}

@@ -124,7 +124,16 @@ func (s *Server) markCanceled() { s.cancelOne.Do(func() { close(s.canceled) }) }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(r.Context(), s.markCanceled)
-	defer stop()
+	defer func() {
+		// A handler that returned because its client went away may stop
+		// the AfterFunc before it ran: mark the cancellation here then.
+		// net/http cancels the context of a finished request only after
+		// the handler returns, so a normal answer is never marked.
+		stop()
+		if r.Context().Err() != nil {
+			s.markCanceled()
+		}
+	}()
 
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -210,8 +211,13 @@ func Run(ctx context.Context, c Config) error {
 	}
 	printBanner(out, c, ln.Addr(), admin)
 
+	// Long-lived event streams end when shutdown starts, not when its
+	// timeout runs out; other requests drain.
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+
 	mux := http.NewServeMux()
-	mux.Handle("/api/", apiHandler)
+	mux.Handle("/api/", endOnShutdown(streams, apiHandler))
 	mux.Handle("/gateway/", gw)
 	// Exactly /gateway too, which ServeMux would otherwise redirect.
 	mux.Handle("/gateway", gw)
@@ -234,6 +240,7 @@ func Run(ctx context.Context, c Config) error {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return bg },
 	}
@@ -274,25 +281,72 @@ func Run(ctx context.Context, c Config) error {
 	}
 
 	log.Info("shutting down")
+	endStreams()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	cancel()
+	if err != nil {
 		log.Warn("shutdown http server", "err", err)
 	}
 	// Workers stop first: their last model calls and commits still need
-	// the gateway, the dev provider and the store.
+	// the gateway, the dev provider and the store. Each step gets its own
+	// timeout, so that one slow step does not leave the next none.
 	stopBG()
-	wg.Wait()
+	if !waitTimeout(&wg, c.ShutdownTimeout) {
+		log.Warn("stop background work: timed out", "timeout", c.ShutdownTimeout)
+	}
 	// After the chat daemon: its last turns finish their debug runs.
-	if err := debug.Close(sctx); err != nil {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	err = debug.Close(dctx)
+	cancel()
+	if err != nil {
 		log.Warn("finish debug recording writes", "err", err)
 	}
-	if err := gw.Close(sctx); err != nil {
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	err = gw.Close(gctx)
+	cancel()
+	if err != nil {
 		log.Warn("flush gateway records", "err", err)
 	}
 
 	log.Info("stopped")
 	return nil
+}
+
+// endOnShutdown ends the event streams h serves (GET requests for a
+// .../stream path, or asking for text/event-stream) once shutdown starts,
+// so that an open browser tab does not hold the server's shutdown for its
+// whole timeout. Other requests keep their context and drain.
+func endOnShutdown(shutdown context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !(strings.HasSuffix(r.URL.Path, "/stream") || strings.Contains(r.Header.Get("Accept"), "text/event-stream")) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(shutdown, cancel)
+		defer stop()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// waitTimeout waits for wg, up to d, and reports whether it finished. On
+// a timeout the waiting goroutine ends with the work it waits for.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func watchPoll(c Config) time.Duration {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/sqlite"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -176,5 +181,99 @@ func TestBadSecretKeyRefused(t *testing.T) {
 	err := Run(context.Background(), Config{DataDir: t.TempDir(), SecretKey: secretValue("bm90LTMyLWJ5dGVz"), Listen: "127.0.0.1:0", Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "32") {
 		t.Fatalf("err = %v, want a key size error", err)
+	}
+}
+
+// TestShutdownWithOpenStream: an open chat event stream does not hold
+// shutdown for its timeout, and a gateway call made just before shutdown
+// has its record afterwards.
+func TestShutdownWithOpenStream(t *testing.T) {
+	dir := t.TempDir()
+	c := Config{DataDir: filepath.Join(dir, "data"), Dev: true, ShutdownTimeout: 20 * time.Second}
+	s := start(t, c)
+	m := keyLine.FindStringSubmatch(s.out.String())
+	if m == nil {
+		t.Fatalf("no API key:\n%s", s.out)
+	}
+	key := m[1]
+
+	post := func(path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, b := post("/api/v1/chats", `{"message":"hello"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create chat = %d %s", code, b)
+	}
+	var created struct {
+		Chat struct {
+			ID string `json:"id"`
+		} `json:"chat"`
+	}
+	if err := json.Unmarshal(b, &created); err != nil || created.Chat.ID == "" {
+		t.Fatalf("create chat: %v %s", err, b)
+	}
+
+	// An open stream, as a browser tab holds one.
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/chats/"+created.Chat.ID+"/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream = %d", resp.StatusCode)
+	}
+	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("stream read: %v", err)
+	}
+	streamDone := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}()
+
+	code, b = post("/gateway/dev-openai/v1/chat/completions", `{"model":"fake-echo","messages":[{"role":"user","content":"just before shutdown"}]}`)
+	if code != http.StatusOK {
+		t.Fatalf("gateway call = %d %s", code, b)
+	}
+
+	begin := time.Now()
+	if err := s.stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Fatalf("shutdown took %v with a stream open; want well under its %v timeout", d, c.ShutdownTimeout)
+	}
+	<-streamDone
+
+	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(c.DataDir, "chatd.db"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ins, err := db.ListInterceptions(t.Context(), store.InterceptionFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, in := range ins {
+		if in.Source == store.SourceExternal && in.Endpoint == "/v1/chat/completions" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no record of the gateway call made before shutdown among %d", len(ins))
 	}
 }
