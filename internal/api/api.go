@@ -67,6 +67,13 @@ type API struct {
 	streamHeartbeat time.Duration
 	debug           *chatdebug.Service
 	debugForced     bool
+
+	// bodyReadTimeout bounds reading a request body (see decode); tests
+	// shorten it.
+	bodyReadTimeout time.Duration
+	// streamEnded, if set, is called when a chat stream handler has
+	// returned and its subscription has closed; tests observe it.
+	streamEnded func(chatID string)
 }
 
 // New returns an API.
@@ -84,6 +91,8 @@ func New(c Config) *API {
 		streamHeartbeat: cmp.Or(c.StreamHeartbeat, defaultStreamHeartbeat),
 		debug:           c.Debug,
 		debugForced:     c.DebugRecordingForced,
+
+		bodyReadTimeout: defaultBodyReadTimeout,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -248,8 +257,8 @@ func (h *headerRecorder) WriteHeader(code int) {
 
 type principalKey struct{}
 
-// WithPrincipal returns a context carrying p.
-func WithPrincipal(ctx context.Context, p auth.Principal) context.Context {
+// withPrincipal returns a context carrying p.
+func withPrincipal(ctx context.Context, p auth.Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
@@ -266,15 +275,9 @@ func principal(r *http.Request) auth.Principal {
 	return p
 }
 
-// Authenticated wraps next so that it runs only for requests with a live
-// API key in "Authorization: Bearer <key>", with the principal in the
-// request context (see PrincipalFrom). Others get a JSON error; internal
-// failures are logged to slog.Default().
-func Authenticated(a *auth.Authenticator, next http.Handler) http.Handler {
-	ap := &API{auth: a, log: slog.Default()}
-	return ap.authenticated(next)
-}
-
+// authenticated wraps next so that it runs only for requests with a live
+// API key (or session cookie, see requestKey), with the principal in the
+// request context (see PrincipalFrom). Others get a JSON error.
 func (a *API) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, err := a.requestKey(r)
@@ -287,7 +290,7 @@ func (a *API) authenticated(next http.Handler) http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
 	})
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -188,7 +189,8 @@ func TestAuthenticatedMiddleware(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	au := e.authenticator()
-	h := Authenticated(au, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a := New(Config{Auth: au, Logger: slog.New(slog.DiscardHandler)})
+	h := a.authenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := PrincipalFrom(r.Context())
 		if !ok {
 			t.Error("no principal in context")

@@ -314,7 +314,7 @@ func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
 		// first turn and title run are recorded (or not) too.
 		Debug json.RawMessage `json:"debug"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	parts, err := req.parts()
@@ -435,7 +435,7 @@ func (a *API) patchChat(w http.ResponseWriter, r *http.Request) error {
 		// Debug is absent, null (inherit) or a boolean.
 		Debug json.RawMessage `json:"debug"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if req.Title == nil && req.Archived == nil && req.Debug == nil {
@@ -538,7 +538,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
 		content
 		Mode string `json:"mode"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	parts, err := req.parts()
@@ -579,7 +579,7 @@ func (a *API) editMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req content
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	parts, err := req.parts()
@@ -640,7 +640,7 @@ func (a *API) submitToolResults(w http.ResponseWriter, r *http.Request) error {
 			IsError    bool   `json:"is_error"`
 		} `json:"results"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if len(req.Results) == 0 {

@@ -36,6 +36,16 @@ func (a *API) streamChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return chatError("chat", err)
 	}
+	// On the way out, end the subscription and wait for it to close, so
+	// no forwarding goroutine outlives the handler.
+	defer func() {
+		cancel()
+		for range sub.Events {
+		}
+		if a.streamEnded != nil {
+			a.streamEnded(c.ID)
+		}
+	}()
 
 	rc := http.NewResponseController(w)
 	// A server-wide write timeout must not cut a long-lived stream.

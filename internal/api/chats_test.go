@@ -94,6 +94,9 @@ type chatEnv struct {
 	ownerKe string // owner's API key id
 	bob     string // another member's API key
 	modelID string
+	// streamsEnded receives the chat id of each stream handler that has
+	// returned with its subscription closed.
+	streamsEnded chan string
 }
 
 func newChatEnv(t *testing.T) *chatEnv {
@@ -158,13 +161,21 @@ func newChatEnv(t *testing.T) *chatEnv {
 	})
 
 	a := New(Config{Store: db, Auth: au, Keyring: kr, Logger: log, Now: c.Now, Chats: svc, StreamHeartbeat: time.Hour})
+	ended := make(chan string, 64)
+	a.streamEnded = func(id string) {
+		select {
+		case ended <- id:
+		default: // nobody is counting beyond the buffer
+		}
+	}
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 
 	e := &chatEnv{
-		env:     &env{t: t, db: db, dbPath: path, srv: srv, clock: c, logs: logs, auth: au},
-		up:      up,
-		modelID: m.ID,
+		env:          &env{t: t, db: db, dbPath: path, srv: srv, clock: c, logs: logs, auth: au},
+		up:           up,
+		modelID:      m.ID,
+		streamsEnded: ended,
 	}
 	e.adminID, e.admin = e.seedUser("root", store.RoleAdmin, "root-password")
 	e.memberID, e.member = e.seedUser("alice", store.RoleMember, "alice-password")
@@ -553,7 +564,7 @@ func evIDs(evs []chat.Event) string {
 }
 
 // TestChatStreamClientGone checks that a watcher going away ends the
-// handler, so the server can close.
+// handler and its subscription within a bounded time.
 func TestChatStreamClientGone(t *testing.T) {
 	t.Parallel()
 	e := newChatEnv(t)
@@ -562,8 +573,21 @@ func TestChatStreamClientGone(t *testing.T) {
 	s := e.openStream(c.ID, "", false)
 	s.next()
 	s.close()
-	// httptest.Server.Close, at cleanup, blocks until every handler has
-	// returned: a leaked stream hangs the test.
+	// The heartbeat is an hour away and the chat is idle: only noticing
+	// the client left can end the handler in time.
+	select {
+	case id := <-e.streamsEnded:
+		if id != c.ID {
+			t.Fatalf("stream of chat %s ended, want %s", id, c.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("stream handler still running 10s after the client went away")
+	}
+	select {
+	case id := <-e.streamsEnded:
+		t.Fatalf("a second stream (chat %s) ended; only one was opened", id)
+	default:
+	}
 }
 
 // chatRoutes lists every chat endpoint for the table tests.

@@ -84,7 +84,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) error {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if req.Username == "" {

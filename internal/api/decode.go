@@ -7,16 +7,45 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
+	"time"
 )
 
 // maxBody is the largest request body accepted.
 const maxBody = 1 << 20
 
+// defaultBodyReadTimeout bounds how long reading a request body may take,
+// so a client trickling a body cannot hold a handler forever.
+const defaultBodyReadTimeout = 30 * time.Second
+
 // decode reads exactly one JSON object from the body into v, refusing
-// unknown fields, wrong types, trailing data and bodies over maxBody.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
+// unknown fields, wrong types, trailing data, bodies over maxBody and
+// bodies that take longer than a.bodyReadTimeout to arrive (408).
+//
+// The read deadline is set on the connection only while decoding and
+// cleared afterwards, so long-lived responses (SSE streams, which never
+// decode a body) are not cut by it.
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	rc := http.NewResponseController(w)
+	// The wall clock, not a.now: a deadline is for the network. And
+	// http.ErrNotSupported (HTTP/2 over some transports, recorders) leaves
+	// the server-wide timeouts in charge; nothing else can fail here.
+	_ = rc.SetReadDeadline(time.Now().Add(a.bodyReadTimeout))
+	err := decodeBody(w, r, v)
+	if errors.Is(err, errBodyTimeout) {
+		// Keep the expired deadline: the server would otherwise wait for
+		// the rest of the body before answering. The connection cannot
+		// be reused.
+		w.Header().Set("Connection", "close")
+		return err
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return err
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	body := http.MaxBytesReader(w, r.Body, maxBody)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
@@ -26,8 +55,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	// A second value, or anything but whitespace, after the object.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return errTooLarge
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return errBodyTimeout
 		}
 		return invalid("body", "unexpected data after the JSON object")
 	}
@@ -113,6 +145,8 @@ func decodeError(err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return errTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errBodyTimeout
 	case errors.Is(err, io.EOF):
 		return invalid("body", "empty, expected a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -41,6 +41,8 @@ func errNotFound(what string) *Error {
 
 var errTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("request body is larger than %d bytes", maxBody)}
 
+var errBodyTimeout = &Error{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "request body took too long to arrive"}
+
 // toError maps any error to what the client is told. The second result is
 // false for failures the client cannot act on (internal errors).
 func toError(err error) (*Error, bool) {

@@ -27,7 +27,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) error {
 		Name      string  `json:"name"`
 		ExpiresAt *string `json:"expires_at"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := validKeyName("name", req.Name); err != nil {

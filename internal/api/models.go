@@ -100,7 +100,7 @@ func (a *API) createModel(w http.ResponseWriter, r *http.Request) error {
 		Enabled      *bool       `json:"enabled"`
 		Default      *bool       `json:"default"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := validProviderName("provider", req.Provider); err != nil {
@@ -176,7 +176,7 @@ func (a *API) patchModel(w http.ResponseWriter, r *http.Request) error {
 		Enabled      *bool       `json:"enabled"`
 		Default      *bool       `json:"default"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	var patch store.ModelPatch

@@ -36,7 +36,7 @@ func (a *API) putProviderKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		APIKey string `json:"api_key"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if req.APIKey == "" {

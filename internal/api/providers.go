@@ -59,7 +59,7 @@ func (a *API) createProvider(w http.ResponseWriter, r *http.Request) error {
 		Enabled *bool   `json:"enabled"`
 		APIKey  *string `json:"api_key"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := validProviderName("name", req.Name); err != nil {
@@ -110,7 +110,7 @@ func (a *API) patchProvider(w http.ResponseWriter, r *http.Request) error {
 		Enabled *bool   `json:"enabled"`
 		APIKey  *string `json:"api_key"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	var patch store.ProviderPatch

@@ -135,7 +135,7 @@ func (a *API) getUserSettings(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) patchUserSettings(w http.ResponseWriter, r *http.Request) error {
 	var p settingsPatch
-	if err := decode(w, r, &p); err != nil {
+	if err := a.decode(w, r, &p); err != nil {
 		return err
 	}
 	if p.DebugRecordingForced != nil {
@@ -212,7 +212,7 @@ func (a *API) getDeploymentSettings(w http.ResponseWriter, r *http.Request) erro
 
 func (a *API) patchDeploymentSettings(w http.ResponseWriter, r *http.Request) error {
 	var p settingsPatch
-	if err := decode(w, r, &p); err != nil {
+	if err := a.decode(w, r, &p); err != nil {
 		return err
 	}
 	if p.DebugRecordingForced != nil {

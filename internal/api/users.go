@@ -21,7 +21,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		Password string  `json:"password"`
 		KeyName  *string `json:"key_name"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if req.Username == "" {
@@ -97,7 +97,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 		Role     *string `json:"role"`
 		Password *string `json:"password"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := validUsername(req.Username); err != nil {
@@ -158,7 +158,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 		Suspended *bool   `json:"suspended"`
 		Password  *string `json:"password"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	var p store.UserPatch

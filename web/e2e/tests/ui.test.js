@@ -33,6 +33,15 @@ after(async () => {
 
 const chatsOn = async () => (await srv.api('GET', '/chats')).status === 200;
 
+// confirm answers the confirmation <dialog> of a destructive action by
+// pressing button ('Cancel' keeps everything as it was).
+async function confirm(p, button) {
+  const dlg = p.getByRole('dialog');
+  await dlg.waitFor();
+  await dlg.getByRole('button', { name: button, exact: true }).click();
+  await dlg.waitFor({ state: 'detached' });
+}
+
 // lastAnswer waits for an assistant message containing text.
 async function answer(p, text) {
   await p.locator('.messages .msg.assistant', { hasText: text }).first().waitFor();
@@ -189,6 +198,7 @@ describe('web interface', () => {
     await page.getByRole('button', { name: 'Done' }).click();
     await shot(page, '07-settings');
     await page.getByRole('button', { name: 'Revoke e2e-key' }).click();
+    await confirm(page, 'Revoke');
     await page.locator('tr[data-key]', { hasText: 'e2e-key' }).waitFor({ state: 'detached' });
     await until('key revoked', async () => (await srv.api('GET', '/me', null, key)).status === 401, T);
     assert.equal(await page.getByText(key).count(), 0, 'the secret is shown only once');
@@ -289,6 +299,45 @@ describe('web interface', () => {
       await page.locator('svg.chart rect').first().waitFor();
     }
     await shot(page, '13-admin-usage');
+  });
+
+  test('destructive admin actions ask first and are named per row', async () => {
+    const bobID = (await srv.api('GET', '/users')).body.users.find((u) => u.username === 'bob').id;
+    const bobSuspended = async () => (await srv.api('GET', `/users/${bobID}`)).body.suspended;
+    await page.getByRole('link', { name: 'Users' }).click();
+    const bob = page.locator('tr[data-user="bob"]');
+    await bob.getByRole('button', { name: 'Make admin: bob' }).waitFor();
+    await bob.getByRole('button', { name: 'Suspend bob', exact: true }).click();
+    await confirm(page, 'Cancel');
+    assert.equal(await bobSuspended(), false, 'cancel keeps the user active');
+    await bob.getByRole('button', { name: 'Suspend bob', exact: true }).click();
+    await confirm(page, 'Suspend');
+    await bob.getByRole('button', { name: 'Unsuspend bob' }).waitFor();
+    assert.equal(await bobSuspended(), true);
+    await bob.getByRole('button', { name: 'Unsuspend bob' }).click();
+    await bob.getByRole('button', { name: 'Suspend bob', exact: true }).waitFor();
+    assert.equal(await bobSuspended(), false, 'restoring needs no confirmation');
+
+    await page.getByRole('link', { name: 'Models' }).click();
+    const model = page.locator('[data-model="e2e-model"]');
+    await model.getByText('Edit').click();
+    await model.getByRole('button', { name: 'Delete model e2e-model' }).click();
+    await confirm(page, 'Cancel');
+    assert.ok((await srv.api('GET', '/models?all=true')).body.models.some((x) => x.model === 'e2e-model'), 'cancel keeps the model');
+    await model.getByRole('button', { name: 'Delete model e2e-model' }).click();
+    await confirm(page, 'Delete');
+    await model.waitFor({ state: 'detached' });
+
+    await page.getByRole('link', { name: 'Providers' }).click();
+    const prov = page.locator('[data-provider="e2e-prov"]');
+    await prov.getByRole('button', { name: 'Delete provider e2e-prov' }).click();
+    await confirm(page, 'Cancel');
+    assert.equal((await srv.api('GET', '/providers/e2e-prov')).status, 200, 'cancel keeps the provider');
+    await prov.getByRole('button', { name: 'Delete provider e2e-prov' }).click();
+    await confirm(page, 'Delete');
+    await prov.waitFor({ state: 'detached' });
+    assert.equal((await srv.api('GET', '/providers/e2e-prov')).status, 404);
+    assert.deepEqual(w.dialogs, [], 'no native dialogs');
   });
 
   test('a member cannot reach admin pages', async () => {

@@ -1,7 +1,7 @@
 // Administration: users, providers, models, deployment settings, usage.
 
 import * as api from './api.js';
-import { h, clear, field, time, usd, num, toast, notice, select, badge } from './dom.js';
+import { h, clear, field, time, usd, num, toast, notice, select, badge, confirmAction } from './dom.js';
 import { barChart } from './chart.js';
 
 // page loads what an admin page needs; a 403 shows "forbidden" instead.
@@ -21,6 +21,12 @@ async function act(f, ok, after) {
   try { await f(); if (ok) toast(ok); if (after) await after(); } catch (e) { toast(e.message, 'error'); }
 }
 
+// actAfterConfirm is act for destructive actions: it runs only once the
+// user confirms question by pressing the button labelled action.
+async function actAfterConfirm(question, action, f, ok, after) {
+  if (await confirmAction(question, action)) await act(f, ok, after);
+}
+
 export async function adminUsers({ main }) {
   const body = h('div');
   const load = async () => {
@@ -32,10 +38,12 @@ export async function adminUsers({ main }) {
         return h('tr', { 'data-user': u.username },
           h('td', {}, u.username), h('td', {}, u.role), h('td', {}, u.suspended ? badge('suspended') : 'active'), h('td', {}, time(u.created_at)),
           h('td', { class: 'actions' },
-            h('button', { type: 'button', onclick: () => act(() => api.patch(`/users/${u.id}`, { suspended: !u.suspended }), u.suspended ? 'User restored.' : 'User suspended.', load) }, u.suspended ? 'Unsuspend' : 'Suspend'),
-            h('button', { type: 'button', onclick: () => act(() => api.patch(`/users/${u.id}`, { role: u.role === 'admin' ? 'member' : 'admin' }), 'Role changed.', load) }, u.role === 'admin' ? 'Make member' : 'Make admin'),
+            u.suspended
+              ? h('button', { type: 'button', 'aria-label': `Unsuspend ${u.username}`, onclick: () => act(() => api.patch(`/users/${u.id}`, { suspended: false }), 'User restored.', load) }, 'Unsuspend')
+              : h('button', { type: 'button', class: 'danger', 'aria-label': `Suspend ${u.username}`, onclick: () => actAfterConfirm(`Suspend ${u.username}? Their API keys and sessions stop working until they are restored.`, 'Suspend', () => api.patch(`/users/${u.id}`, { suspended: true }), 'User suspended.', load) }, 'Suspend'),
+            h('button', { type: 'button', 'aria-label': `${u.role === 'admin' ? 'Make member' : 'Make admin'}: ${u.username}`, onclick: () => act(() => api.patch(`/users/${u.id}`, { role: u.role === 'admin' ? 'member' : 'admin' }), 'Role changed.', load) }, u.role === 'admin' ? 'Make member' : 'Make admin'),
             h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api.patch(`/users/${u.id}`, { password: pw.value }), 'Password reset.', load); } },
-              field(`New password for ${u.username}`, pw), h('button', { type: 'submit' }, 'Reset password'))));
+              field(`New password for ${u.username}`, pw), h('button', { type: 'submit', 'aria-label': `Reset password of ${u.username}` }, 'Reset password'))));
       }))));
   };
   if ((await page(main, 'Users', load)) === null) return;
@@ -66,13 +74,13 @@ export async function adminProviders({ main }) {
         h('h3', {}, p.name, ' ', h('span', { class: 'muted' }, p.type), ' ', p.enabled ? badge('enabled') : badge('disabled')),
         h('p', {}, 'Central key: ', p.has_api_key ? h('code', {}, p.api_key_hint || 'set') : 'none'),
         h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api.patch(`/providers/${enc}`, { base_url: url.value }), 'Provider saved.', load); } },
-          field(`Base URL of ${p.name}`, url), h('button', { type: 'submit' }, 'Save')),
+          field(`Base URL of ${p.name}`, url), h('button', { type: 'submit', 'aria-label': `Save base URL of ${p.name}` }, 'Save')),
         h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api.patch(`/providers/${enc}`, { api_key: key.value }), 'Central key set.', load); } },
-          field(`Central key for ${p.name}`, key), h('button', { type: 'submit' }, 'Set key')),
+          field(`Central key for ${p.name}`, key), h('button', { type: 'submit', 'aria-label': `Set central key for ${p.name}` }, 'Set key')),
         h('div', { class: 'actions' },
-          h('button', { type: 'button', onclick: () => act(() => api.patch(`/providers/${enc}`, { enabled: !p.enabled }), p.enabled ? 'Provider disabled.' : 'Provider enabled.', load) }, p.enabled ? 'Disable' : 'Enable'),
-          p.has_api_key ? h('button', { type: 'button', onclick: () => act(() => api.patch(`/providers/${enc}`, { api_key: '' }), 'Central key removed.', load) }, 'Remove key') : null,
-          h('button', { type: 'button', class: 'danger', onclick: () => act(() => api.del(`/providers/${enc}`), 'Provider deleted.', load) }, 'Delete')));
+          h('button', { type: 'button', 'aria-label': `${p.enabled ? 'Disable' : 'Enable'} provider ${p.name}`, onclick: () => act(() => api.patch(`/providers/${enc}`, { enabled: !p.enabled }), p.enabled ? 'Provider disabled.' : 'Provider enabled.', load) }, p.enabled ? 'Disable' : 'Enable'),
+          p.has_api_key ? h('button', { type: 'button', 'aria-label': `Remove central key of ${p.name}`, onclick: () => act(() => api.patch(`/providers/${enc}`, { api_key: '' }), 'Central key removed.', load) }, 'Remove key') : null,
+          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete provider ${p.name}`, onclick: () => actAfterConfirm(`Delete provider ${p.name}? Its models and every user's key for it are deleted too.`, 'Delete', () => api.del(`/providers/${enc}`), 'Provider deleted.', load) }, 'Delete')));
     })) : h('p', { class: 'muted' }, 'No providers.'));
   };
   if ((await page(main, 'Providers', load)) === null) return;
@@ -122,8 +130,8 @@ export async function adminModels({ main }) {
           } }, field('Display name', dn), field('Context limit (tokens)', cl), fs,
           h('div', { class: 'field check' }, en, h('label', { for: en.id }, 'Enabled')),
           h('div', { class: 'field check' }, df, h('label', { for: df.id }, 'Default model')),
-          h('button', { type: 'submit', class: 'primary' }, 'Save'),
-          h('button', { type: 'button', class: 'danger', onclick: () => act(() => api.del(`/models/${m.id}`), 'Model deleted.', load) }, 'Delete'))));
+          h('button', { type: 'submit', class: 'primary', 'aria-label': `Save model ${m.model}` }, 'Save'),
+          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete model ${m.model}`, onclick: () => actAfterConfirm(`Delete model ${m.display_name || m.model} (${m.provider} / ${m.model})?`, 'Delete', () => api.del(`/models/${m.id}`), 'Model deleted.', load) }, 'Delete'))));
     })));
   };
   if ((await page(main, 'Models', load)) === null) return;

@@ -110,3 +110,22 @@ export function notice(err, what) {
 export function badge(status) {
   return h('span', { class: 'badge status-' + status }, status.replace('_', ' '));
 }
+
+// confirmAction asks before a destructive action in a modal <dialog> (no
+// window.confirm: it blocks the page and cannot be styled). It resolves to
+// true only when the user presses the action button; Cancel and Escape
+// resolve to false. Focus starts on Cancel.
+export function confirmAction(message, action) {
+  const mid = id('confirm');
+  const cancel = h('button', { type: 'submit', value: 'cancel', autofocus: true }, 'Cancel');
+  const dlg = h('dialog', { class: 'confirm', 'aria-labelledby': mid },
+    h('form', { method: 'dialog' },
+      h('p', { id: mid }, message),
+      h('div', { class: 'actions' }, cancel, h('button', { type: 'submit', value: 'ok', class: 'danger' }, action))));
+  document.body.append(dlg);
+  return new Promise((resolve) => {
+    dlg.addEventListener('close', () => { resolve(dlg.returnValue === 'ok'); dlg.remove(); }, { once: true });
+    dlg.showModal();
+    cancel.focus();
+  });
+}

@@ -2,7 +2,7 @@
 // recording and model overrides.
 
 import * as api from './api.js';
-import { h, clear, field, time, toast, notice, select } from './dom.js';
+import { h, clear, field, time, toast, notice, select, confirmAction } from './dom.js';
 import { modelSelect } from './chats.js';
 
 export async function settings({ main }) {
@@ -28,6 +28,7 @@ async function apiKeys(sec) {
           h('td', {}, k.name), h('td', {}, k.kind), h('td', {}, time(k.created_at)), h('td', {}, time(k.last_used_at)),
           h('td', {}, k.expires_at ? time(k.expires_at) : 'never'),
           h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${k.name}`, onclick: async () => {
+            if (!(await confirmAction(`Revoke API key ${k.name}? Anything using it stops working at once.`, 'Revoke'))) return;
             try { await api.del(`/keys/${encodeURIComponent(k.id)}`); toast(`Key ${k.name} revoked.`); load(); } catch (e) { toast(e.message, 'error'); }
           } }, 'Revoke')))))) : h('p', { class: 'muted' }, 'No API keys.'));
     } catch (e) { clear(body, notice(e, 'API keys')); }
