@@ -113,6 +113,15 @@ type chatState struct {
 	v, s   int64                    // guarded by hub.mu: highest published
 	base   int64                    // guarded by hub.mu: seq the step in progress builds on
 	p      int64                    // guarded by hub.mu: last part number
+
+	// What the last publishes read, so that a transition the publisher
+	// knows the effect of need not be read back (see Service.publish).
+	// Guarded by syncMu. msgV is the highest snapshot version whose
+	// messages are all published; queueV the version the cached queue
+	// was published at (it reflects that version or a later one). -1:
+	// nothing known yet.
+	msgV, queueV int64
+	queue        []QueuedView
 }
 
 // hub fans chat events out to watchers in process. It never blocks on a
@@ -134,7 +143,7 @@ func newHub(heartbeat time.Duration) *hub {
 func (h *hub) state(chatID string) *chatState {
 	st := h.chats[chatID]
 	if st == nil {
-		st = &chatState{subs: make(map[*subscriber]struct{}), p: time.Now().UnixMicro()}
+		st = &chatState{subs: make(map[*subscriber]struct{}), p: time.Now().UnixMicro(), msgV: -1, queueV: -1}
 		h.chats[chatID] = st
 	}
 	return st

@@ -61,7 +61,12 @@ func (s *Service) CreateChat(ctx context.Context, nc store.NewChat) (store.Chat,
 
 // changed publishes a transition and wakes the workers.
 func (s *Service) changed(ctx context.Context, chatID string) {
-	s.sync(ctx, chatID)
+	s.changedBy(ctx, chatID, change{})
+}
+
+// changedBy is changed for a transition whose effect the caller knows.
+func (s *Service) changedBy(ctx context.Context, chatID string, ch change) {
+	s.publish(ctx, chatID, ch)
 	s.wakeWorkers()
 }
 
@@ -86,7 +91,9 @@ func (s *Service) Send(ctx context.Context, chatID string, parts []store.Part, a
 	if r.Chat.Status == store.ChatInterrupting {
 		s.cancelTurn(chatID)
 	}
-	s.changed(ctx, chatID)
+	// A committed message leaves the queue alone; a queued one adds no
+	// message (an interrupt may add tool results, so it is read back).
+	s.changedBy(ctx, chatID, transitionChange(r.Chat, r.Message == nil && mode != store.SendInterrupt, r.Queued == nil))
 	if r.Message != nil && r.Chat.Title == "" {
 		s.maybeTitle(r.Chat, parts, apiKeyID)
 	}

@@ -220,12 +220,39 @@ func viewQueue(q []store.QueuedMessage) []QueuedView {
 // Publishing from the database rather than from each caller's result keeps
 // messages in order when transitions race.
 func (s *Service) sync(ctx context.Context, chatID string) {
-	s.syncRead(ctx, chatID, nil)
+	s.publish(ctx, chatID, change{})
 }
 
 // syncRead is sync with the chat row already read (nil: read it here). The
 // row must have been read before the messages, as sync does.
 func (s *Service) syncRead(ctx context.Context, chatID string, read *store.Chat) {
+	s.publish(ctx, chatID, change{chat: read})
+}
+
+// change is what a caller knows of the transition it publishes, so that
+// publish reads back only what it cannot know. The zero change knows
+// nothing: publish reads the chat, the new messages and the queue.
+type change struct {
+	// chat is the row the transition returned (nil: read it). A row is
+	// committed before publish reads the messages, as sync requires.
+	chat *store.Chat
+	// noMessages says the transition added and deleted no message.
+	noMessages bool
+	// sameQueue says the transition left the queue as it was.
+	sameQueue bool
+}
+
+// transitionChange describes a transition that returned c.
+func transitionChange(c store.Chat, noMessages, sameQueue bool) change {
+	return change{chat: &c, noMessages: noMessages, sameQueue: sameQueue}
+}
+
+// publish publishes a transition. When the transition returned version W,
+// and everything up to version W-1 is known published, what the
+// transition did not touch is unchanged since W-1 and is not read again:
+// no transition of another writer can come between W-1 and W. Otherwise
+// (a gap, a race, an unknown effect) it reads as sync does.
+func (s *Service) publish(ctx context.Context, chatID string, ch change) {
 	st, watched := s.hub.startSync(chatID)
 	defer s.hub.endSync(chatID, st)
 	if !watched {
@@ -236,8 +263,8 @@ func (s *Service) syncRead(ctx context.Context, chatID string, read *store.Chat)
 	st.syncMu.Lock()
 	defer st.syncMu.Unlock()
 	var c store.Chat
-	if read != nil {
-		c = *read
+	if ch.chat != nil {
+		c = *ch.chat
 	} else {
 		var err error
 		c, err = s.chats.GetChat(ctx, chatID)
@@ -250,22 +277,38 @@ func (s *Service) syncRead(ctx context.Context, chatID string, read *store.Chat)
 			return
 		}
 	}
-	evs, err := s.messageEvents(ctx, chatID, s.hub.lastSeq(st))
-	if err != nil {
-		s.log.Warn("chat: publish messages", "chat_id", chatID, "error", err)
-		return
-	}
-	for _, ev := range evs {
-		if ev.typ == EventTruncate {
-			s.hub.publishTruncate(st, ev.from, ev.s)
-			continue
+	v := c.SnapshotVersion
+	if ch.chat != nil && ch.noMessages && st.msgV >= 0 && st.msgV == v-1 {
+		st.msgV = v
+	} else {
+		evs, err := s.messageEvents(ctx, chatID, s.hub.lastSeq(st))
+		if err != nil {
+			s.log.Warn("chat: publish messages", "chat_id", chatID, "error", err)
+			return
 		}
-		s.hub.publishMessage(st, *ev.msg)
+		for _, ev := range evs {
+			if ev.typ == EventTruncate {
+				s.hub.publishTruncate(st, ev.from, ev.s)
+				continue
+			}
+			s.hub.publishMessage(st, *ev.msg)
+		}
+		st.msgV = max(st.msgV, v)
 	}
-	q, err := s.chats.ListQueued(ctx, chatID)
-	if err != nil {
-		s.log.Warn("chat: publish queue", "chat_id", chatID, "error", err)
-		return
+	if !(ch.chat != nil && ch.sameQueue && st.queueV >= 0 && st.queueV == v-1) {
+		q, err := s.chats.ListQueued(ctx, chatID)
+		if err != nil {
+			s.log.Warn("chat: publish queue", "chat_id", chatID, "error", err)
+			return
+		}
+		if v < st.queueV {
+			// An older row: the queue just read is no worse than the one
+			// cached, but the cache stays tied to its version.
+			s.hub.publishChat(st, ViewChat(c), viewQueue(q))
+			return
+		}
+		st.queue = viewQueue(q)
 	}
-	s.hub.publishChat(st, ViewChat(c), viewQueue(q))
+	st.queueV = v
+	s.hub.publishChat(st, ViewChat(c), st.queue)
 }

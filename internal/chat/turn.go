@@ -67,7 +67,8 @@ func (s *Service) runTurn(ctx context.Context, workerID string, c store.Chat) {
 		cancel(nil)
 		s.hub.endStep(c.ID)
 	}()
-	s.sync(ctx, c.ID)
+	// Acquiring leases the chat and touches neither messages nor queue.
+	s.publish(ctx, c.ID, transitionChange(c, true, true))
 
 	t := &turn{s: s, log: log, wid: workerID, c: c, ctx: ctx, tctx: tctx}
 	err := t.run()
@@ -214,10 +215,11 @@ func (t *turn) stopped(cause error, partial stepResult, res route.Result) error 
 		if partial.usage != (fantasy.Usage{}) {
 			m.CostMicros = cost(mc.Prices, partial.usage)
 		}
-		if _, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, []store.Message{m}); err != nil {
+		c, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, []store.Message{m})
+		if err != nil {
 			return fmt.Errorf("commit partial answer: %w", err)
 		}
-		t.s.sync(t.ctx, t.c.ID)
+		t.s.publish(t.ctx, t.c.ID, transitionChange(c, false, true))
 	}
 	return t.finish()
 }
@@ -225,11 +227,15 @@ func (t *turn) stopped(cause error, partial stepResult, res route.Result) error 
 // finish ends the turn; the store starts the next queued message, if any.
 func (t *turn) finish() error {
 	t.endDebug(store.DebugCompleted, "")
-	if _, err := t.s.chats.FinishTurn(t.ctx, t.c.ID, t.wid); err != nil {
+	c, err := t.s.chats.FinishTurn(t.ctx, t.c.ID, t.wid)
+	if err != nil {
 		return fmt.Errorf("finish turn: %w", err)
 	}
 	t.s.hub.endStep(t.c.ID)
-	t.s.changed(t.ctx, t.c.ID)
+	// A chat left waiting had an empty queue, so nothing was popped into
+	// a new turn; a running one took the head of the queue as a message.
+	idle := c.Status == store.ChatWaiting
+	t.s.changedBy(t.ctx, t.c.ID, transitionChange(c, idle, idle))
 	return nil
 }
 
@@ -237,11 +243,13 @@ func (t *turn) finish() error {
 func (t *turn) fail(msg string) error {
 	t.log.Info("chat: turn failed", "reason", msg)
 	t.endDebug(store.DebugError, msg)
-	if _, err := t.s.chats.FinishWithError(t.ctx, t.c.ID, t.wid, msg); err != nil {
+	c, err := t.s.chats.FinishWithError(t.ctx, t.c.ID, t.wid, msg)
+	if err != nil {
 		return fmt.Errorf("finish with error: %w", err)
 	}
 	t.s.hub.endStep(t.c.ID)
-	t.s.sync(t.ctx, t.c.ID)
+	// The chat keeps its queue and gets no message.
+	t.s.publish(t.ctx, t.c.ID, transitionChange(c, true, true))
 	return nil
 }
 
@@ -317,13 +325,14 @@ func (t *turn) routeWithRetry(req route.Request) (route.Result, error) {
 func (t *turn) retryWait(n int, msg string) error {
 	delay := backoff(n, t.s.cfg.RetryBase, t.s.cfg.RetryMax)
 	rs := &store.RetryState{Attempt: n, NextAt: t.s.now().Add(delay), Error: msg}
-	if _, err := t.s.chats.SetRetry(t.ctx, t.c.ID, t.wid, rs); err != nil {
+	c, err := t.s.chats.SetRetry(t.ctx, t.c.ID, t.wid, rs)
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) && t.stopCause() != nil {
 			return err
 		}
 		return fmt.Errorf("set retry: %w", err)
 	}
-	t.s.sync(t.ctx, t.c.ID)
+	t.s.publish(t.ctx, t.c.ID, transitionChange(c, true, true))
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	select {
@@ -470,10 +479,11 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 		m.apply(&tm)
 		msgs = append(msgs, tm)
 	}
-	if _, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, msgs); err != nil {
+	c, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, msgs)
+	if err != nil {
 		return false, fmt.Errorf("commit step: %w", err)
 	}
-	t.s.sync(t.ctx, t.c.ID)
+	t.s.publish(t.ctx, t.c.ID, transitionChange(c, false, true))
 	t.s.hub.endStep(t.c.ID)
 	switch cause := t.stopCause(); {
 	case errors.Is(cause, errInterrupted):
@@ -484,14 +494,15 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 	if client > 0 {
 		t.endDebug(store.DebugCompleted, "waiting for client tool results")
 		deadline := t.s.now().Add(t.s.cfg.ActionTimeout)
-		if _, err := t.s.chats.EnterRequiresAction(t.ctx, t.c.ID, t.wid, deadline); err != nil {
+		c, err := t.s.chats.EnterRequiresAction(t.ctx, t.c.ID, t.wid, deadline)
+		if err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				// Interrupted between the commit and now.
 				return false, t.finish()
 			}
 			return false, fmt.Errorf("enter requires_action: %w", err)
 		}
-		t.s.sync(t.ctx, t.c.ID)
+		t.s.publish(t.ctx, t.c.ID, transitionChange(c, true, true))
 		return false, nil
 	}
 	if calls == 0 {
