@@ -83,9 +83,8 @@ with SQLite and neither given, a key file is created in the data directory.`,
 	f.IntVar(&debugRetentionDays, "debug-retention-days", 7, "delete debug recordings older than this many days (0 keeps them)")
 	// Deployment options kept out of --help on purpose.
 	f.BoolVar(&gatewayRoute, "ai-gateway-routing", true, "send the chat daemon's model calls through the in-process gateway")
-	f.DurationVar(&c.DevLatency, "dev-latency", 0, "pause before each streamed delta of the fake dev provider")
 	_ = f.MarkHidden("ai-gateway-routing")
-	_ = f.MarkHidden("dev-latency")
+	f.DurationVar(&c.DevLatency, "dev-latency", 40*time.Millisecond, "with --dev: pause before each streamed word of the fake provider, so streaming, queueing and interrupts can be watched (0: none)")
 	return cmd
 }
 

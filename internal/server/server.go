@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -184,6 +185,9 @@ func Run(ctx context.Context, c Config) error {
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s: the address is in use (another chatd?); choose another with --listen or CHATD_LISTEN: %w", c.Listen, err)
+		}
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
 	defer ln.Close()

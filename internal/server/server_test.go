@@ -277,3 +277,16 @@ func TestShutdownWithOpenStream(t *testing.T) {
 		t.Fatalf("no record of the gateway call made before shutdown among %d", len(ins))
 	}
 }
+
+func TestListenAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = Run(context.Background(), Config{DataDir: t.TempDir(), Listen: ln.Addr().String(), Out: io.Discard,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "--listen") {
+		t.Fatalf("err = %v, want a hint to choose another address with --listen", err)
+	}
+}
