@@ -25,6 +25,7 @@ func newServerCmd() *cobra.Command {
 		retentionDays      int
 		debugRetentionDays int
 		showVersion        bool
+		resetAdmin         string
 		gatewayRoute       bool
 	)
 	cmd := &cobra.Command{
@@ -61,6 +62,9 @@ with SQLite and neither given, a key file is created in the data directory.`,
 			c.SecretKey = secret.New(os.Getenv("CHATD_SECRET_KEY"))
 			c.Logger = log
 			c.Out = cmd.OutOrStdout()
+			if resetAdmin != "" {
+				return server.ResetAdmin(cmd.Context(), c, resetAdmin)
+			}
 			return server.Run(cmd.Context(), c)
 		},
 	}
@@ -79,6 +83,7 @@ with SQLite and neither given, a key file is created in the data directory.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&showVersion, "version", false, "print the version and the database schema version, then exit")
 	f.IntVar(&c.ChatWorkers, "chat-workers", 8, "chat turns this replica runs at once")
+	f.StringVar(&resetAdmin, "reset-admin", "", "recovery: make USERNAME an admin with a new password and API key, print them once, then exit (needs the server's --data-dir or --postgres-url)")
 	f.BoolVar(&c.DebugRecording, "debug-recording", false, "record every chat's model calls for troubleshooting, unless a chat or user turns it off")
 	f.IntVar(&debugRetentionDays, "debug-retention-days", 7, "delete debug recordings older than this many days (0 keeps them)")
 	// Deployment options kept out of --help on purpose.
@@ -93,7 +98,7 @@ with SQLite and neither given, a key file is created in the data directory.`,
 func bindEnv(fs *pflag.FlagSet) error {
 	var errs []error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Changed || f.Name == "version" {
+		if f.Changed || f.Name == "version" || f.Name == "reset-admin" {
 			return
 		}
 		env := envName(f.Name)

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -125,4 +127,56 @@ func displayAddr(a net.Addr) string {
 		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
 	}
 	return tcp.String()
+}
+
+// ResetAdmin is the way back in when every admin credential is lost: run
+// on the server's machine with its data directory (or PostgreSQL URL), it
+// gives the user username the admin role, lifts a suspension, sets a new
+// random password and creates a new API key, and prints them once to
+// c.Out. It needs direct access to the database, which is the proof of
+// authority.
+func ResetAdmin(ctx context.Context, c Config, username string) error {
+	c.DataDir = cmp.Or(c.DataDir, "chatd-data")
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	out := c.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	if c.PostgresURL == "" {
+		if _, err := os.Stat(filepath.Join(c.DataDir, "chatd.db")); err != nil {
+			return fmt.Errorf("no chatd database in %s: give the server's --data-dir (or --postgres-url)", c.DataDir)
+		}
+	}
+	st, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.GetUserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %q in this database", username)
+	}
+	if err != nil {
+		return fmt.Errorf("find user %q: %w", username, err)
+	}
+	pw := randomPassword()
+	hash, err := auth.HashPassword(pw.Reveal())
+	if err != nil {
+		return err
+	}
+	admin, active := store.RoleAdmin, false
+	if _, err := st.UpdateUser(ctx, u.ID, store.UserPatch{Role: &admin, Suspended: &active, PasswordHash: &hash}); err != nil {
+		return fmt.Errorf("reset user %q: %w", username, err)
+	}
+	id, key, h := auth.NewKey()
+	if _, err := st.CreateAPIKey(ctx, store.APIKey{ID: id, UserID: u.ID, Name: "recovery key", Kind: store.APIKeyKindAPI, SecretHash: h}); err != nil {
+		return fmt.Errorf("create recovery key: %w", err)
+	}
+	log.Warn("admin access reset from the command line", "user_id", u.ID, "api_key_id", id)
+	fmt.Fprintf(out, "User %q is an admin again, not suspended, with a new password and API key (shown only once):\n  password: %s\n  API key:  %s\n",
+		username, pw.Reveal(), key.Reveal())
+	return nil
 }

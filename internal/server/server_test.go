@@ -290,3 +290,30 @@ func TestListenAddressInUse(t *testing.T) {
 		t.Fatalf("err = %v, want a hint to choose another address with --listen", err)
 	}
 }
+
+func TestResetAdmin(t *testing.T) {
+	dir := t.TempDir()
+	c := Config{DataDir: dir, AllowBYOK: true}
+	s := start(t, c)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rc := c
+	rc.Out = &out
+	rc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := ResetAdmin(context.Background(), rc, "admin"); err != nil {
+		t.Fatalf("reset admin: %v", err)
+	}
+	m := keyLine.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("reset printed no key:\n%s", out.String())
+	}
+	s2 := start(t, c)
+	if code, body := get(t, s2.url+"/api/v1/users", m[1]); code != http.StatusOK {
+		t.Fatalf("recovery key on an admin endpoint: %d %s", code, body)
+	}
+	if err := ResetAdmin(context.Background(), rc, "nobody"); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
