@@ -133,6 +133,92 @@ describe('web interface', () => {
     assert.equal(await page.locator('.messages .msg', { hasText: 'second queued' }).count(), 0, 'edited-away messages are gone');
   });
 
+  test('a late POST answer does not undo the live status', async (t) => {
+    if (!(await chatsOn())) return t.skip('this server runs without the chat daemon');
+    const r = await inPage(page, 'POST', '/chats', { title: 'Race chat', message: 'warm up' });
+    const id = r.body.chat.id;
+    await until('turn done', async () => (await srv.api('GET', `/chats/${id}`)).body.chat.status === 'waiting', T);
+    await page.goto(`${srv.url}/chats/${id}`);
+    await answer(page, 'You said: warm up');
+    await page.locator('.badge.status-waiting', { hasText: 'idle' }).waitFor();
+    // Hold the POST's answer (a chat still "running") until the stream
+    // has said the turn is over, then deliver it.
+    let release;
+    const gate = new Promise((ok) => { release = ok; });
+    const held = new Promise((ok) => {
+      page.route(`**/api/v1/chats/${id}/messages`, async (route) => {
+        const res = await route.fetch();
+        ok();
+        await gate;
+        await route.fulfill({ response: res });
+      });
+    });
+    const msg = page.getByLabel('Message', { exact: true });
+    await msg.fill('slow answer');
+    await msg.press('Enter');
+    await held;
+    await answer(page, 'You said: slow answer');
+    await until('turn done', async () => (await srv.api('GET', `/chats/${id}`)).body.chat.status === 'waiting', T);
+    await page.locator('.badge.status-waiting').waitFor();
+    release();
+    await until('answer handled', async () => (await msg.inputValue()) === '', T);
+    await page.unroute(`**/api/v1/chats/${id}/messages`);
+    assert.equal(await page.locator('.composer .badge').textContent(), 'idle', 'badge after the late answer');
+    assert.equal(await page.getByRole('button', { name: 'Interrupt', exact: true }).isVisible(), false, 'Interrupt hidden when idle');
+    assert.equal(await page.getByRole('button', { name: 'Send now (interrupt)' }).isVisible(), false);
+
+    // The same for Interrupt: its answer still lists the queued message
+    // the stream has since run.
+    const b = await inPage(page, 'POST', '/chats', {
+      title: 'Race interrupt', message: 'please use lookup',
+      client_tools: [{ name: 'lookup', description: 'Look something up.', input_schema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } }],
+    });
+    const bid = b.body.chat.id;
+    await page.goto(`${srv.url}/chats/${bid}`);
+    await page.locator('.badge.status-requires_action', { hasText: 'needs tool results' }).waitFor();
+    await msg.fill('queued then run');
+    await msg.press('Enter');
+    await page.locator('.queue li', { hasText: 'queued then run' }).waitFor();
+    let release2;
+    const gate2 = new Promise((ok) => { release2 = ok; });
+    let answered;
+    const done = new Promise((ok) => { answered = ok; });
+    await page.route(`**/api/v1/chats/${bid}/interrupt`, async (route) => {
+      const res = await route.fetch();
+      await gate2;
+      await route.fulfill({ response: res });
+      answered();
+    });
+    await page.getByRole('button', { name: 'Interrupt', exact: true }).click();
+    await answer(page, 'You said: queued then run');
+    await page.locator('.queue li').first().waitFor({ state: 'detached' });
+    await until('turn done', async () => (await srv.api('GET', `/chats/${bid}`)).body.chat.status === 'waiting', T);
+    await page.locator('.badge.status-waiting').waitFor();
+    release2();
+    await done;
+    // Let the page run the answer's handler before looking.
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 50)));
+    await page.unroute(`**/api/v1/chats/${bid}/interrupt`);
+    assert.equal(await page.locator('.queue li').count(), 0, 'no stale queue after Interrupt');
+    assert.equal(await page.locator('.composer .badge').textContent(), 'idle');
+    await shot(page, '04b-after-interrupt');
+  });
+
+  test('the composer stays in view in a long chat', async (t) => {
+    if (!(await chatsOn())) return t.skip('this server runs without the chat daemon');
+    const long = Array.from({ length: 60 }, (_, i) => `line ${i + 1}`).join('\n\n');
+    const r = await inPage(page, 'POST', '/chats', { title: 'Long chat', message: long });
+    await page.goto(`${srv.url}/chats/${r.body.chat.id}`);
+    await answer(page, 'line 60');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const box = await page.locator('form.composer').boundingBox();
+    const vh = page.viewportSize().height;
+    assert.ok(box.y + box.height <= vh + 1 && box.y > 0, `composer at ${box.y}+${box.height}, viewport ${vh}`);
+    assert.ok(await page.getByRole('button', { name: 'Send', exact: true }).isVisible());
+    assert.ok(await page.locator('.composer .badge').isVisible(), 'status next to the composer');
+    await shot(page, '02b-long-chat-top');
+  });
+
   test('reconnect after a network drop without loss or duplicates', async (t) => {
     if (!(await chatsOn())) return t.skip('this server runs without the chat daemon');
     const r = await inPage(page, 'POST', '/chats', { title: 'Reconnect chat', message: 'before the drop' });
@@ -299,6 +385,32 @@ describe('web interface', () => {
       await page.locator('svg.chart rect').first().waitFor();
     }
     await shot(page, '13-admin-usage');
+
+    // A failing call leaves a long error; at 390px the table scrolls in
+    // its box, the error stays on one line and the labels stay readable.
+    await fetch(`${srv.url}/gateway/e2e-prov/v1/chat/completions`, {
+      method: 'POST', headers: { Authorization: `Bearer ${srv.adminKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'e2e-model', messages: [{ role: 'user', content: 'hi' }] }), signal: AbortSignal.timeout(15000),
+    }).catch(() => {});
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(srv.url + '/admin/usage');
+      await page.getByRole('heading', { name: 'Gateway calls' }).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+      assert.equal(overflow, false, 'the page does not scroll sideways at 390px');
+      const err = page.locator('table.interceptions details.err').first();
+      if (await err.count()) {
+        const h = await err.locator('summary').evaluate((e) => e.getBoundingClientRect().height);
+        assert.ok(h < 40, `error summary is one line (${h}px)`);
+        await err.locator('summary').click();
+        await err.locator('.full').waitFor();
+      }
+      const ticks = await page.locator('svg.chart text.tick').evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect().height));
+      for (const th of ticks) assert.ok(th >= 11, `chart label ${th}px high`);
+      await shot(page, '13b-admin-usage-390px');
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
   });
 
   test('destructive admin actions ask first and are named per row', async () => {
@@ -347,6 +459,18 @@ describe('web interface', () => {
     const mw = watch(mp);
     await signIn(mp, srv.url, 'bob', MEMBER_PW);
     assert.equal(await mp.getByRole('link', { name: 'Users' }).count(), 0, 'no admin navigation for members');
+    // The navigation folds behind a menu button; the header is one line.
+    const menu = mp.getByRole('button', { name: 'Menu' });
+    assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+    assert.equal(await mp.getByRole('link', { name: 'Settings' }).isVisible(), false, 'nav folded');
+    const top = await mp.locator('header.top').boundingBox();
+    assert.ok(top.height < 64, `header is one line (${top.height}px)`);
+    await menu.click();
+    assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+    await mp.getByRole('link', { name: 'Settings' }).waitFor();
+    await shot(mp, '14a-menu-open-360px');
+    await mp.getByRole('link', { name: 'Settings' }).click();
+    assert.equal(await menu.getAttribute('aria-expanded'), 'false', 'following a link folds the menu');
     await mp.goto(srv.url + '/admin/users');
     await mp.getByText(/Forbidden/).waitFor();
     await mp.goto(srv.url + '/admin/usage');

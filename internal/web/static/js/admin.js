@@ -222,7 +222,9 @@ export async function adminUsage({ main }) {
         h('thead', {}, h('tr', {}, ['Started', 'User', 'Provider', 'Model', 'Source', 'Status', 'Tokens in / out', 'Cost', 'Chat'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, interceptions.map((i) => h('tr', {},
           h('td', {}, time(i.started_at)), h('td', {}, names.get(i.user_id) || i.user_id), h('td', {}, i.provider), h('td', {}, i.model),
-          h('td', {}, i.source || ''), h('td', { class: i.status >= 400 ? 'error' : '' }, String(i.status || ''), i.error ? ` ${i.error}` : ''),
+          h('td', {}, i.source || ''), h('td', { class: 'status' + (i.status >= 400 ? ' error' : '') }, i.error
+            ? h('details', { class: 'err' }, h('summary', { title: i.error }, h('span', { class: 'clip' }, `${i.status || ''} ${i.error}`)), h('p', { class: 'full' }, i.error))
+            : String(i.status || '')),
           h('td', {}, `${num(i.usage && i.usage.input_tokens)} / ${num(i.usage && i.usage.output_tokens)}`), h('td', {}, usd(i.cost_usd)),
           h('td', {}, i.chat_id ? h('code', { title: i.chat_id }, i.chat_id.slice(0, 8)) : '—')))))) : h('p', { class: 'muted' }, 'No calls match.'));
     } catch (e) { clear(out, notice(e, 'Usage')); }

@@ -112,6 +112,19 @@ window.addEventListener('chatd:unauthenticated', () => {
   if (state.user) { state.user = null; toast('Your session ended; sign in again.', 'error'); route(); }
 });
 
+// On narrow screens the navigation folds behind a menu button.
+const top = document.getElementById('top');
+const menu = document.getElementById('menu');
+function fold(open) {
+  menu.setAttribute('aria-expanded', String(open));
+  top.classList.toggle('open', open);
+}
+menu.addEventListener('click', () => fold(menu.getAttribute('aria-expanded') !== 'true'));
+document.getElementById('nav').addEventListener('click', (e) => { if (e.target.closest('a')) fold(false); });
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && top.classList.contains('open')) { fold(false); menu.focus(); }
+});
+
 document.getElementById('signout').addEventListener('click', async () => {
   try { await api.del('/auth/session'); } catch { /* signed out anyway */ }
   state.user = null;

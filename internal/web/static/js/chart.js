@@ -15,7 +15,10 @@ export function barChart(title, rows, key, value, fmt) {
   }
   const total = (d) => keys.reduce((t, k) => t + (sums.get(d + '\u0000' + k) || 0), 0);
   const max = Math.max(0, ...days.map(total)) || 1;
-  const W = 600, H = 180, pad = 28, bw = Math.max(4, Math.min(40, (W - pad) / Math.max(days.length, 1) - 4));
+  // A small viewBox keeps the 12px labels at least 11px on screen: the
+  // chart is never narrower than 18rem (CSS).
+  const W = 320, H = 140, pad = 44, bw = Math.max(3, Math.min(32, (W - pad) / Math.max(days.length, 1) - 4));
+  const every = Math.ceil(days.length / Math.floor((W - pad) / 40));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H + 22}`, role: 'img', 'aria-label': title, class: 'chart' },
     s('title', {}, title),
     s('line', { x1: pad, y1: H, x2: W, y2: H, class: 'axis' }),
@@ -30,7 +33,7 @@ export function barChart(title, rows, key, value, fmt) {
       y -= bh;
       svg.append(s('rect', { x, y, width: bw, height: bh, fill: COLORS[ki % COLORS.length] }, s('title', {}, `${d} · ${k}: ${fmt(v)}`)));
     });
-    if (days.length <= 14 || i % Math.ceil(days.length / 14) === 0) svg.append(s('text', { x, y: H + 14, class: 'tick' }, d.slice(5)));
+    if (i % every === 0) svg.append(s('text', { x, y: H + 14, class: 'tick' }, d.slice(5)));
   });
   const legend = h('ul', { class: 'legend' }, keys.map((k, ki) => h('li', {}, h('span', { class: 'swatch c' + (ki % COLORS.length), 'aria-hidden': 'true' }), k)));
   const table = h('details', {}, h('summary', {}, 'Data'), h('table', {},

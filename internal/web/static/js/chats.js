@@ -1,7 +1,7 @@
 // Chats: the list, a new chat, and the live conversation view.
 
 import * as api from './api.js';
-import { h, clear, field, time, usd, toast, go, notice, badge } from './dom.js';
+import { h, clear, field, time, usd, toast, go, notice, chatBadge } from './dom.js';
 import { render } from './md.js';
 
 const BUSY = new Set(['running', 'interrupting', 'requires_action']);
@@ -19,7 +19,7 @@ export async function chatList({ main }) {
     if (!shown.length) return clear(list, h('p', { class: 'muted' }, chats.length ? 'No chat matches.' : archived.checked ? 'No archived chats.' : 'No chats yet. Start one!'));
     clear(list, h('ul', { class: 'rows' }, shown.map((c) => h('li', {},
       h('a', { href: `/chats/${encodeURIComponent(c.id)}`, class: 'title' }, c.title || 'Untitled chat'),
-      ' ', badge(c.status), c.archived ? h('span', { class: 'badge' }, 'archived') : null,
+      ' ', chatBadge(c.status), c.archived ? h('span', { class: 'badge' }, 'archived') : null,
       h('span', { class: 'muted when' }, 'last activity ', time(c.updated_at))))));
   };
   const load = async () => {
@@ -127,6 +127,23 @@ export async function conversation(ctx) {
     if (e.status === 404) return clear(main, h('h1', {}, 'Chat not found'), h('p', {}, h('a', { href: '/chats' }, 'Back to your chats')));
     return clear(main, h('h1', {}, 'Chat'), notice(e, 'Chats'));
   }
+  // POST answers can arrive after a newer live update: accept a chat only
+  // if it is not older than the one shown, and a queue from an answer only
+  // if its chat is newer than what the stream last said.
+  const ver = (c) => (c && c.snapshot_version) || 0;
+  let streamVer = ver(chat);
+  function takeChat(c) {
+    if (!c || ver(c) < ver(chat)) return false;
+    chat = c;
+    drawHead();
+    return true;
+  }
+  function takeAnswer(r) {
+    if (!r) return;
+    const fresh = r.chat && ver(r.chat) > streamVer;
+    takeChat(r.chat);
+    if (fresh && Array.isArray(r.queue)) { queue = r.queue; drawQueue(); }
+  }
   const messages = new Map(); // seq -> message
   const names = new Map(); // tool_call_id -> tool name
   let live = { blocks: new Map(), tools: new Map(), note: '' };
@@ -138,7 +155,7 @@ export async function conversation(ctx) {
   let backoff = 500;
 
   const title = h('h1', { class: 'chat-title' });
-  const status = h('span');
+  const status = h('span', { class: 'status' });
   const conn = h('span', { class: 'conn muted', role: 'status' });
   const costEl = h('span', { class: 'cost muted' });
   const banner = h('div', { class: 'banner' });
@@ -147,16 +164,16 @@ export async function conversation(ctx) {
   const liveEl = h('div', { class: 'live', 'aria-live': 'off' });
   const queueEl = h('section', { class: 'queue', 'aria-label': 'Queued messages' });
   const interrupt = h('button', { type: 'button', onclick: async () => {
-    try { ({ chat, queue } = await api.post(path + '/interrupt')); drawHead(); drawQueue(); } catch (e) { toast(e.message, 'error'); }
+    try { takeAnswer(await api.post(path + '/interrupt')); } catch (e) { toast(e.message, 'error'); }
   } }, 'Interrupt');
   const archive = h('button', { type: 'button', onclick: async () => {
-    try { ({ chat } = await api.patch(path, { archived: !chat.archived })); drawHead(); toast(chat.archived ? 'Chat archived.' : 'Chat restored.'); } catch (e) { toast(e.message, 'error'); }
+    try { const r = await api.patch(path, { archived: !chat.archived }); takeChat(r.chat); toast(r.chat.archived ? 'Chat archived.' : 'Chat restored.'); } catch (e) { toast(e.message, 'error'); }
   } });
   const rename = h('button', { type: 'button', class: 'link', onclick: async () => {
     const input = h('input', { name: 'title', value: chat.title || '', maxlength: 200 });
     const f = h('form', { class: 'inline', onsubmit: async (e) => {
       e.preventDefault();
-      try { ({ chat } = await api.patch(path, { title: input.value })); } catch (e2) { toast(e2.message, 'error'); }
+      try { takeChat((await api.patch(path, { title: input.value })).chat); } catch (e2) { toast(e2.message, 'error'); }
       f.replaceWith(title); drawHead();
     } }, field('Title', input), h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', onclick: () => { f.replaceWith(title); } }, 'Cancel'));
     title.replaceWith(f);
@@ -172,7 +189,7 @@ export async function conversation(ctx) {
     try {
       const r = await api.post(path + '/messages', { message: text, mode });
       msg.value = '';
-      if (r.chat) { chat = r.chat; drawHead(); }
+      takeAnswer(r);
       if (r.queued) toast('Queued: it runs when the current turn ends.');
     } catch (e) {
       sendErr.textContent = e.message;
@@ -180,19 +197,20 @@ export async function conversation(ctx) {
   };
   const sendNow = h('button', { type: 'button', onclick: () => send('interrupt') }, 'Send now (interrupt)');
   const composer = h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); send('queue'); } },
-    field('Message', msg), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Send'), sendNow), sendErr);
+    field('Message', msg), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Send'), sendNow, interrupt,
+      h('span', { class: 'state' }, status, ' ', conn)), sendErr);
   enterSends(msg, composer);
 
   clear(main,
-    h('div', { class: 'pagehead' }, title, h('div', { class: 'actions' }, rename, interrupt, archive,
+    h('div', { class: 'pagehead' }, title, h('div', { class: 'actions' }, rename, archive,
       h('a', { class: 'button', href: path + '/debug' }, 'Debug'))),
-    h('p', { class: 'meta' }, status, ' ', conn, ' ', costEl),
+    h('p', { class: 'meta' }, costEl),
     family, banner, list, liveEl, queueEl, composer);
 
   function drawHead() {
     title.textContent = chat.title || 'Untitled chat';
     document.title = title.textContent + ' · chatd';
-    clear(status, badge(chat.status), chat.archived ? h('span', { class: 'badge' }, 'archived') : null);
+    clear(status, chatBadge(chat.status), chat.archived ? h('span', { class: 'badge' }, 'archived') : null);
     const busy = BUSY.has(chat.status);
     interrupt.hidden = !busy;
     sendNow.hidden = !busy;
@@ -216,7 +234,7 @@ export async function conversation(ctx) {
         h('button', { type: 'button', class: 'danger', onclick: () => qop('DELETE', `/queue/${encodeURIComponent(q.id)}`) }, 'Delete'))))));
   }
   async function qop(method, sub) {
-    try { ({ chat, queue } = await api.call(method, path + sub, method === 'POST' ? {} : undefined)); drawHead(); drawQueue(); } catch (e) { toast(e.message, 'error'); }
+    try { takeAnswer(await api.call(method, path + sub, method === 'POST' ? {} : undefined)); } catch (e) { toast(e.message, 'error'); }
   }
 
   function messageNode(m) {
@@ -238,8 +256,7 @@ export async function conversation(ctx) {
       e.preventDefault();
       try {
         const r = await api.put(`${path}/messages/${encodeURIComponent(m.id)}`, { message: ta.value });
-        chat = r.chat;
-        drawHead();
+        takeChat(r.chat);
         // Editing drops every later message; start over from the
         // server's state rather than guess which ones went.
         restart();
@@ -334,8 +351,8 @@ export async function conversation(ctx) {
     try { d = JSON.parse(e.data); } catch { return; }
     switch (e.type) {
       case 'chat':
-        chat = d.chat;
-        drawHead();
+        if (!takeChat(d.chat)) break;
+        streamVer = Math.max(streamVer, ver(d.chat));
         if (chat.status !== lastStatus) { lastStatus = chat.status; refreshSide(); }
         if (!BUSY.has(chat.status)) { live = { blocks: new Map(), tools: new Map(), note: '' }; drawLive(); }
         break;
@@ -399,7 +416,7 @@ export async function conversation(ctx) {
       const { chats } = await api.get(path + '/children');
       if (chats.length) {
         kids.push(h('details', { class: 'children', open: true }, h('summary', {}, `Subagents (${chats.length})`),
-          h('ul', {}, chats.map((c) => h('li', {}, h('a', { href: `/chats/${encodeURIComponent(c.id)}` }, c.title || 'Untitled subagent'), ' ', badge(c.status))))));
+          h('ul', {}, chats.map((c) => h('li', {}, h('a', { href: `/chats/${encodeURIComponent(c.id)}` }, c.title || 'Untitled subagent'), ' ', chatBadge(c.status))))));
       }
     } catch { /* no subagents here */ }
     clear(family, kids);

@@ -107,9 +107,15 @@ export function notice(err, what) {
   return h('p', { class: 'error', role: 'alert' }, err.message);
 }
 
-export function badge(status) {
-  return h('span', { class: 'badge status-' + status }, status.replace('_', ' '));
+export function badge(status, label) {
+  return h('span', { class: 'badge status-' + status }, label || status.replaceAll('_', ' '));
 }
+
+// CHAT names a chat's API status for people; the API value stays in the
+// badge's class.
+const CHAT = { waiting: 'idle', requires_action: 'needs tool results' };
+
+export const chatBadge = (status) => badge(status, CHAT[status]);
 
 // confirmAction asks before a destructive action in a modal <dialog> (no
 // window.confirm: it blocks the page and cannot be styled). It resolves to
