@@ -19,7 +19,7 @@ func main() {
 	flag.IntVar(&c.words, "words", 8, "words per prompt (the fake echoes them, one delta each)")
 	flag.DurationVar(&c.latency, "latency", 20*time.Millisecond, "fake upstream latency before each streamed delta")
 	flag.IntVar(&c.workers, "workers", 0, "chat workers (0: one per chat)")
-	flag.StringVar(&c.postgres, "postgres", "", "PostgreSQL URL to run against instead of SQLite in a temp dir")
+	flag.StringVar(&c.postgres, "postgres", "", "PostgreSQL server URL to run against instead of SQLite in a temp dir (a fresh database is created there and dropped afterwards)")
 	flag.DurationVar(&c.timeout, "timeout", 2*time.Minute, "give up after this long")
 	flag.DurationVar(&c.watchPoll, "watch-poll", 0, "chat.Config.WatchPollInterval (0: its default; negative: off)")
 	flag.Parse()

@@ -56,7 +56,12 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	kind := "sqlite"
 	if c.postgres != "" {
 		kind = "postgres"
-		pg, err := postgres.Open(ctx, postgres.Config{URL: c.postgres, Logger: log, MaxConns: 32})
+		dbURL, drop, err := tempDatabase(ctx, c.postgres)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		pg, err := postgres.Open(ctx, postgres.Config{URL: dbURL, Logger: log, MaxConns: 32})
 		if err != nil {
 			return err
 		}
