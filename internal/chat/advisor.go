@@ -184,7 +184,8 @@ func (t *advisorTool) ask(ctx context.Context, c store.Chat, modelID, apiKeyID s
 	text, usage, err := generateText(ctx, res.Model, t.s.quietCall(c, prompt, advisorMaxOutput))
 	// The call is paid for whether or not its answer is usable.
 	if usage != (fantasy.Usage{}) {
-		meterCall(ctx, toUsage(usage, res.Provider.Type), cost(res.ModelConfig.Prices, usage))
+		u := toUsage(usage, res.Provider.Type)
+		meterCall(ctx, u, res.ModelConfig.Prices.CostMicros(u, res.Provider.Type))
 	}
 	if err != nil {
 		return "", classify(err)

@@ -226,11 +226,12 @@ func (s *Service) summarize(ctx context.Context, c store.Chat, modelID, apiKeyID
 	if strings.TrimSpace(text) == "" {
 		return store.Message{}, errors.New("the model returned an empty summary")
 	}
+	u := toUsage(usage, res.Provider.Type)
 	return store.Message{
 		Role:          store.RoleSummary,
 		Parts:         []store.Part{{Type: store.PartText, Text: strings.TrimSpace(text)}},
-		Usage:         toUsage(usage, res.Provider.Type),
-		CostMicros:    cost(res.ModelConfig.Prices, usage),
+		Usage:         u,
+		CostMicros:    res.ModelConfig.Prices.CostMicros(u, res.Provider.Type),
 		ModelConfigID: res.ModelConfig.ID,
 	}, nil
 }

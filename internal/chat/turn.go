@@ -213,7 +213,7 @@ func (t *turn) stopped(cause error, partial stepResult, res route.Result) error 
 		// answer rarely has any: it stays unmetered (no cost), which the
 		// cost summary counts apart from unpriced models.
 		if partial.usage != (fantasy.Usage{}) {
-			m.CostMicros = cost(mc.Prices, partial.usage)
+			m.CostMicros = mc.Prices.CostMicros(m.Usage, res.Provider.Type)
 		}
 		c, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, []store.Message{m})
 		if err != nil {
@@ -467,11 +467,12 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 	t.steps++
 	t.toolCalls += calls
 	t.lastFinish = r.finish
+	usage := toUsage(r.usage, res.Provider.Type)
 	msgs := []store.Message{{
 		Role:          store.RoleAssistant,
 		Parts:         r.parts,
-		Usage:         toUsage(r.usage, res.Provider.Type),
-		CostMicros:    cost(res.ModelConfig.Prices, r.usage),
+		Usage:         usage,
+		CostMicros:    res.ModelConfig.Prices.CostMicros(usage, res.Provider.Type),
 		ModelConfigID: res.ModelConfig.ID,
 	}}
 	if len(results) > 0 {
@@ -542,24 +543,4 @@ func toUsage(u fantasy.Usage, t store.ProviderType) store.Usage {
 		CacheWrite: u.CacheCreationTokens,
 		Reasoning:  u.ReasoningTokens,
 	}
-}
-
-// cost prices a step in millionths of a dollar (prices are dollars per
-// million tokens); nil when the model has no input or output price.
-// Unknown cache prices fall back to the input price.
-func cost(p store.Prices, u fantasy.Usage) *int64 {
-	if p.Input == nil || p.Output == nil {
-		return nil
-	}
-	cr, cw := p.CacheRead, p.CacheWrite
-	if cr == nil {
-		cr = p.Input
-	}
-	if cw == nil {
-		cw = p.Input
-	}
-	c := float64(u.InputTokens)**p.Input + float64(u.OutputTokens)**p.Output +
-		float64(u.CacheReadTokens)**cr + float64(u.CacheCreationTokens)**cw
-	v := int64(c + 0.5)
-	return &v
 }

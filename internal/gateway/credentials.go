@@ -204,27 +204,11 @@ func (g *Gateway) prices(ctx context.Context, providerID, model string) *store.P
 	return e.prices
 }
 
-// costMicros prices u. Tokens times US dollars per million tokens is
-// millionths of a dollar. Unknown input or output prices make the cost
-// unknown; unknown cache prices fall back to the input price. OpenAI
-// counts cached tokens inside its input tokens, Anthropic apart from them.
+// costMicros prices u with the model's prices; nil when the model has no
+// config (see store.Prices.CostMicros).
 func costMicros(p *store.Prices, u store.Usage, t store.ProviderType) *int64 {
-	if p == nil || p.Input == nil || p.Output == nil {
+	if p == nil {
 		return nil
 	}
-	cr, cw := p.CacheRead, p.CacheWrite
-	if cr == nil {
-		cr = p.Input
-	}
-	if cw == nil {
-		cw = p.Input
-	}
-	in := u.Input
-	if t != store.ProviderAnthropic {
-		in = max(0, in-u.CacheRead-u.CacheWrite)
-	}
-	c := float64(in)**p.Input + float64(u.Output)**p.Output +
-		float64(u.CacheRead)**cr + float64(u.CacheWrite)**cw
-	v := int64(c + 0.5)
-	return &v
+	return p.CostMicros(u, t)
 }
