@@ -93,34 +93,9 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) error {
 	if req.Password == "" {
 		return invalid("password", "required")
 	}
-	u, err := a.store.GetUserByUsername(r.Context(), req.Username)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		auth.CheckPassword("", req.Password)
-		return errBadLogin
-	case err != nil:
-		return fmt.Errorf("load user: %w", err)
-	}
-	if !auth.CheckPassword(u.PasswordHash, req.Password) {
-		return errBadLogin
-	}
-	if u.Suspended {
-		return auth.ErrSuspended
-	}
-	now := a.now().UTC()
-	exp := now.Add(sessionTTL)
-	id, key, hash := auth.NewKey()
-	k, err := a.store.CreateAPIKey(r.Context(), store.APIKey{
-		ID:         id,
-		UserID:     u.ID,
-		Name:       "browser session",
-		Kind:       store.APIKeyKindSession,
-		SecretHash: hash,
-		CreatedAt:  now,
-		ExpiresAt:  &exp,
-	})
+	u, k, key, err := a.startSession(r.Context(), req.Username, req.Password, "browser session")
 	if err != nil {
-		return fmt.Errorf("create session key: %w", err)
+		return err
 	}
 	http.SetCookie(w, sessionCookie(r, key.Reveal(), int(sessionTTL.Seconds())))
 	a.log.Info("user signed in", "user_id", u.ID, "api_key_id", k.ID)

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/chatd/chatd/internal/auth"
+	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
 )
 
@@ -37,40 +39,51 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		name = *req.KeyName
 	}
-	u, err := a.store.GetUserByUsername(r.Context(), req.Username)
+	u, k, key, err := a.startSession(r.Context(), req.Username, req.Password, name)
+	if err != nil {
+		return err
+	}
+	a.log.Info("user logged in", "user_id", u.ID, "api_key_id", k.ID)
+	writeJSON(w, http.StatusCreated, map[string]any{"key": key.Reveal(), "api_key": viewAPIKey(k), "user": viewUser(u)})
+	return nil
+}
+
+// startSession checks a username and password and creates a session key
+// named keyName for the user. Unknown users get the same work and answer
+// as a wrong password, so neither timing nor the message tells which
+// usernames exist; a suspended user learns so only with the right
+// password.
+func (a *API) startSession(ctx context.Context, username, password, keyName string) (store.User, store.APIKey, secret.Value, error) {
+	u, err := a.store.GetUserByUsername(ctx, username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		// Same work and answer as a wrong password, so that neither timing
-		// nor the message tells which usernames exist.
-		auth.CheckPassword("", req.Password)
-		return errBadLogin
+		auth.CheckPassword("", password)
+		return store.User{}, store.APIKey{}, secret.Value{}, errBadLogin
 	case err != nil:
-		return fmt.Errorf("load user: %w", err)
+		return store.User{}, store.APIKey{}, secret.Value{}, fmt.Errorf("load user: %w", err)
 	}
-	if !auth.CheckPassword(u.PasswordHash, req.Password) {
-		return errBadLogin
+	if !auth.CheckPassword(u.PasswordHash, password) {
+		return store.User{}, store.APIKey{}, secret.Value{}, errBadLogin
 	}
 	if u.Suspended {
-		return auth.ErrSuspended
+		return store.User{}, store.APIKey{}, secret.Value{}, auth.ErrSuspended
 	}
 	now := a.now().UTC()
 	exp := now.Add(sessionTTL)
 	id, key, hash := auth.NewKey()
-	k, err := a.store.CreateAPIKey(r.Context(), store.APIKey{
+	k, err := a.store.CreateAPIKey(ctx, store.APIKey{
 		ID:         id,
 		UserID:     u.ID,
-		Name:       name,
+		Name:       keyName,
 		Kind:       store.APIKeyKindSession,
 		SecretHash: hash,
 		CreatedAt:  now,
 		ExpiresAt:  &exp,
 	})
 	if err != nil {
-		return fmt.Errorf("create session key: %w", err)
+		return store.User{}, store.APIKey{}, secret.Value{}, fmt.Errorf("create session key: %w", err)
 	}
-	a.log.Info("user logged in", "user_id", u.ID, "api_key_id", k.ID)
-	writeJSON(w, http.StatusCreated, map[string]any{"key": key.Reveal(), "api_key": viewAPIKey(k), "user": viewUser(u)})
-	return nil
+	return u, k, key, nil
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {
