@@ -37,8 +37,7 @@ func ensureFirstAdmin(ctx context.Context, st store.Store, username, keyFile str
 	if n > 0 {
 		return nil, nil
 	}
-	pw := randomPassword()
-	hash, err := auth.HashPassword(pw.Reveal())
+	pw, hash, err := newPassword()
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +49,8 @@ func ensureFirstAdmin(ctx context.Context, st store.Store, username, keyFile str
 	if err != nil {
 		return nil, fmt.Errorf("create first admin: %w", err)
 	}
-	id, key, h := auth.NewKey()
-	if _, err := st.CreateAPIKey(ctx, store.APIKey{ID: id, UserID: u.ID, Name: "first admin key", Kind: store.APIKeyKindAPI, SecretHash: h}); err != nil {
+	key, _, err := newAPIKey(ctx, st, u.ID, "first admin key")
+	if err != nil {
 		return nil, fmt.Errorf("create first admin key: %w", err)
 	}
 	if keyFile != "" {
@@ -62,10 +61,23 @@ func ensureFirstAdmin(ctx context.Context, st store.Store, username, keyFile str
 	return &firstAdmin{username: username, password: pw, key: key}, nil
 }
 
-func randomPassword() secret.Value {
+// newPassword makes a random password and its hash.
+func newPassword() (pw secret.Value, hash string, err error) {
 	b := make([]byte, 15)
 	_, _ = rand.Read(b)
-	return secret.New(base64.RawURLEncoding.EncodeToString(b))
+	pw = secret.New(base64.RawURLEncoding.EncodeToString(b))
+	hash, err = auth.HashPassword(pw.Reveal())
+	return pw, hash, err
+}
+
+// newAPIKey creates an API key named name for a user and returns it, to
+// be shown once, with its id.
+func newAPIKey(ctx context.Context, st store.Store, userID, name string) (secret.Value, string, error) {
+	id, key, h := auth.NewKey()
+	if _, err := st.CreateAPIKey(ctx, store.APIKey{ID: id, UserID: userID, Name: name, Kind: store.APIKeyKindAPI, SecretHash: h}); err != nil {
+		return secret.Value{}, "", err
+	}
+	return key, id, nil
 }
 
 // writeSecretFile writes s to path with mode 0600, replacing any file.
@@ -162,8 +174,7 @@ func ResetAdmin(ctx context.Context, c Config, username string) error {
 	if err != nil {
 		return fmt.Errorf("find user %q: %w", username, err)
 	}
-	pw := randomPassword()
-	hash, err := auth.HashPassword(pw.Reveal())
+	pw, hash, err := newPassword()
 	if err != nil {
 		return err
 	}
@@ -171,8 +182,8 @@ func ResetAdmin(ctx context.Context, c Config, username string) error {
 	if _, err := st.UpdateUser(ctx, u.ID, store.UserPatch{Role: &admin, Suspended: &active, PasswordHash: &hash}); err != nil {
 		return fmt.Errorf("reset user %q: %w", username, err)
 	}
-	id, key, h := auth.NewKey()
-	if _, err := st.CreateAPIKey(ctx, store.APIKey{ID: id, UserID: u.ID, Name: "recovery key", Kind: store.APIKeyKindAPI, SecretHash: h}); err != nil {
+	key, id, err := newAPIKey(ctx, st, u.ID, "recovery key")
+	if err != nil {
 		return fmt.Errorf("create recovery key: %w", err)
 	}
 	log.Warn("admin access reset from the command line", "user_id", u.ID, "api_key_id", id)
