@@ -159,7 +159,9 @@ func (c *cli) newClient(u string, key secret.Value) (*client.Client, error) {
 	}
 	hc := c.hc
 	if hc == nil {
-		hc = &http.Client{Timeout: 2 * time.Minute}
+		// A transport of its own, not http.DefaultTransport: nothing else
+		// in the process can close its connections under a request.
+		hc = &http.Client{Timeout: 2 * time.Minute, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return client.New(u, key, hc), nil
 }

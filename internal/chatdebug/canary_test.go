@@ -87,7 +87,7 @@ func TestCanary(t *testing.T) {
 
 	r := s.StartRun(context.Background(), testRun())
 	r.AddSecrets(secret.New(canaryCentral), secret.New(canaryBYOK), secret.New(canaryChatd))
-	client := &http.Client{Transport: plant{r.Transport(http.DefaultTransport)}}
+	client := &http.Client{Transport: plant{r.Transport(srv.Client().Transport)}}
 	m := r.WrapModel(providerModel(t, "openai-chat", srv.URL, client, canaryBYOK))
 	call := fantasy.Call{
 		Prompt:  fantasy.Prompt{fantasy.NewUserMessage("my key is " + canaryBYOK + ", the central one " + canaryCentral)},

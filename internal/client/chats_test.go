@@ -66,7 +66,7 @@ func fakeStream(t *testing.T, n int) (*httptest.Server, *[]string) {
 func TestWatchChatResumes(t *testing.T) {
 	t.Parallel()
 	srv, resumes := fakeStream(t, 5)
-	c := New(srv.URL, secret.New("k"), nil)
+	c := New(srv.URL, secret.New("k"), srv.Client())
 	var got []string
 	err := c.WatchChat(t.Context(), "c1", "", func(ev ChatEvent) error {
 		got = append(got, ev.ID+":"+ev.Part.Delta)
@@ -89,7 +89,7 @@ func TestWatchChatResumes(t *testing.T) {
 func TestWatchChatCallbackError(t *testing.T) {
 	t.Parallel()
 	srv, _ := fakeStream(t, 5)
-	c := New(srv.URL, secret.New("k"), nil)
+	c := New(srv.URL, secret.New("k"), srv.Client())
 	boom := errors.New("boom")
 	err := c.WatchChat(t.Context(), "c1", "", func(ChatEvent) error { return boom })
 	if !errors.Is(err, boom) {
@@ -100,7 +100,7 @@ func TestWatchChatCallbackError(t *testing.T) {
 func TestStreamChatNotFound(t *testing.T) {
 	t.Parallel()
 	srv, _ := fakeStream(t, 1)
-	c := New(srv.URL, secret.New("k"), nil)
+	c := New(srv.URL, secret.New("k"), srv.Client())
 	err := c.WatchChat(t.Context(), "nope", "", func(ChatEvent) error { return nil })
 	ae, ok := errors.AsType[*APIError](err)
 	if !ok || ae.Status != http.StatusNotFound || ae.Code != "not_found" {
@@ -137,7 +137,7 @@ func TestChatRequests(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c := New(srv.URL, secret.New("k"), nil)
+	c := New(srv.URL, secret.New("k"), srv.Client())
 	ctx := t.Context()
 
 	ch, err := c.CreateChat(ctx, CreateChatRequest{Message: "hello", Model: "m1"})

@@ -397,7 +397,7 @@ func TestNoKeyNoAuthorization(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
-	if err := New(srv.URL, secret.Value{}, nil).RevokeKey(context.Background(), "x"); err != nil {
+	if err := New(srv.URL, secret.Value{}, srv.Client()).RevokeKey(context.Background(), "x"); err != nil {
 		t.Fatal(err)
 	}
 	if got := <-seen; got != "" {
@@ -479,7 +479,7 @@ func TestTransportErrorHidesKey(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close() // nothing listens any more
-	_, err := New(addr, secret.New(testKey), nil).Me(context.Background())
+	_, err := New(addr, secret.New(testKey), ownClient()).Me(context.Background())
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -490,7 +490,7 @@ func TestTransportErrorHidesKey(t *testing.T) {
 
 func TestInvalidBaseURL(t *testing.T) {
 	t.Parallel()
-	_, err := New("not a url", secret.New(testKey), nil).Me(context.Background())
+	_, err := New("not a url", secret.New(testKey), ownClient()).Me(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "invalid server URL") {
 		t.Fatalf("err = %v", err)
 	}
@@ -515,4 +515,11 @@ func TestSessionJSONRoundTrip(t *testing.T) {
 	if string(aj) != string(bj) {
 		t.Fatalf("round trip:\n got %s\nwant %s", bj, aj)
 	}
+}
+
+// ownClient returns a client with a transport of its own. Tests never use
+// http.DefaultTransport: httptest.Server.Close closes its idle connections,
+// which breaks a request another parallel test has in flight on it.
+func ownClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{}}
 }

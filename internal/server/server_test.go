@@ -78,13 +78,18 @@ func start(t *testing.T, c Config) *running {
 	return &running{url: "http://" + addr.String(), out: out, logs: logs, stop: stop}
 }
 
+// testClient has a transport of its own: httptest.Server.Close closes
+// http.DefaultTransport's idle connections, which can break a request a
+// parallel test has in flight on it.
+var testClient = &http.Client{Transport: &http.Transport{}}
+
 func get(t *testing.T, url, key string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
@@ -140,7 +145,7 @@ func TestDevServerFirstStartAndRestart(t *testing.T) {
 		strings.NewReader(`{"model":"fake-echo","messages":[{"role":"user","content":"hello there"}]}`))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +207,7 @@ func TestShutdownWithOpenStream(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err != nil {
 			t.Fatalf("POST %s: %v", path, err)
 		}
@@ -227,7 +232,7 @@ func TestShutdownWithOpenStream(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/chats/"+created.Chat.ID+"/stream", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
