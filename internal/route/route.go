@@ -232,6 +232,7 @@ func (r *Router) model(ctx context.Context, req Request, opts Options) (Result, 
 	run, started := r.startRun(ctx, req, mc, p)
 	if run != nil {
 		rt.record(run)
+		r.scrubCentralKey(run, p)
 	}
 	m, err := build(ctx, p.Type, mc, rt)
 	if err != nil {
@@ -280,6 +281,24 @@ func (r *Router) startRun(ctx context.Context, req Request, mc store.ModelConfig
 		Model:         mc.Model,
 	})
 	return run, run != nil
+}
+
+// scrubCentralKey registers the provider's central key with run in gateway
+// mode. The route only holds a placeholder there, but the recording
+// transport sits below the gateway, where the real key goes upstream and
+// a provider may echo it back (a 401 quoting the key it was sent). In
+// direct mode the route's own key is that key and record has it already.
+func (r *Router) scrubCentralKey(run *chatdebug.Run, p store.Provider) {
+	if r.direct || r.keyring == nil || len(p.APIKeyCipher) == 0 {
+		return
+	}
+	key, err := r.keyring.Open(p.APIKeyCipher)
+	if err != nil {
+		// The gateway fails the call with the same error; nothing is
+		// sent with this key, so nothing can echo it.
+		return
+	}
+	run.AddSecrets(key)
 }
 
 // route is how one model reaches its provider.
