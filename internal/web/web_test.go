@@ -157,7 +157,7 @@ func TestAssets(t *testing.T) {
 func TestBundleSize(t *testing.T) {
 	t.Parallel()
 	total := 0
-	for _, n := range []string{"index.html", "app.css", "js/app.js", "js/api.js", "js/dom.js", "js/md.js", "js/chats.js", "js/settings.js", "js/debug.js", "js/admin.js", "js/chart.js"} {
+	for _, n := range []string{"index.html", "app.css", "js/app.js", "js/api.js", "js/dom.js", "js/md.js", "js/chats.js", "js/settings.js", "js/debug.js", "js/admin.js", "js/usage.js", "js/chart.js"} {
 		b, err := files.ReadFile("static/" + n)
 		if err != nil {
 			t.Fatalf("read %s: %v", n, err)

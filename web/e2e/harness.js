@@ -55,7 +55,13 @@ export async function startServer() {
   proc.stdout.on('data', (b) => log.push(b.toString()));
   proc.stderr.on('data', (b) => log.push(b.toString()));
   let exited = null;
-  proc.on('exit', (code) => { exited = code; });
+  let stopping = false;
+  proc.on('exit', (code, signal) => {
+    exited = code ?? signal;
+    // A crash in the middle of the tests shows up as refused connections
+    // in every later test: say why once, with the server's log.
+    if (!stopping) console.error(`chatd exited unexpectedly (${exited}); its log:\n${log.join('')}`);
+  });
   const url = `http://127.0.0.1:${port}`;
   await until('chatd /readyz', async () => {
     if (exited !== null) throw new Error(`chatd exited with ${exited}:\n${log.join('')}`);
@@ -74,8 +80,16 @@ export async function startServer() {
       const text = await r.text();
       return { status: r.status, body: text ? JSON.parse(text) : null };
     },
+    // login returns a new API key of a user, for calls as that user.
+    async login(username, password) {
+      const r = await fetch(url + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username, password }) });
+      if (r.status !== 201) throw new Error(`login ${username}: ${r.status} ${await r.text()}`);
+      return (await r.json()).key;
+    },
     async stop() {
       if (exited !== null) return;
+      stopping = true;
       const done = new Promise((r) => proc.on('exit', r));
       proc.kill('SIGTERM');
       await done;
@@ -127,6 +141,24 @@ export function inPage(page, method, path, body) {
     const t = await r.text();
     return { status: r.status, body: t ? JSON.parse(t) : null };
   }, [method, path, body]);
+}
+
+// overflow returns how many CSS pixels the page is wider than its
+// viewport (0 when it does not scroll sideways).
+export function overflow(page) {
+  return page.evaluate(() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth));
+}
+
+// contrast is the WCAG 2 contrast ratio of two CSS colours as
+// getComputedStyle gives them ("rgb(r, g, b)" or "rgba(...)", opaque).
+export function contrast(a, b) {
+  const lum = (c) => {
+    const [r, g, bl] = c.match(/[\d.]+/g).slice(0, 3).map((v) => Number(v) / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)];
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
 }
 
 export { until };

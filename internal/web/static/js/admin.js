@@ -1,8 +1,10 @@
-// Administration: users, providers, models, deployment settings, usage.
+// Administration: users, providers, models, deployment settings (usage is
+// in usage.js).
 
 import * as api from './api.js';
-import { h, clear, field, time, usd, num, toast, notice, select, badge, confirmAction } from './dom.js';
-import { barChart } from './chart.js';
+import { h, clear, field, time, num, toast, notice, select, badge, confirmAction, table } from './dom.js';
+import { modelPicker, pick } from './chats.js';
+import { ROLES } from './settings.js';
 
 // page loads what an admin page needs; a 403 shows "forbidden" instead.
 async function page(main, title, load) {
@@ -31,20 +33,18 @@ export async function adminUsers({ main }) {
   const body = h('div');
   const load = async () => {
     const { users } = await api.get('/users');
-    clear(body, h('table', {}, h('caption', { class: 'sr-only' }, 'Users'),
-      h('thead', {}, h('tr', {}, ['Username', 'Role', 'State', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, users.map((u) => {
+    clear(body, table('Users', ['Username', 'Role', 'State', 'Created', 'Actions'], users.map((u) => {
         const pw = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', minlength: 8, required: true });
-        return h('tr', { 'data-user': u.username },
-          h('td', {}, u.username), h('td', {}, u.role), h('td', {}, u.suspended ? badge('suspended') : 'active'), h('td', {}, time(u.created_at)),
+        return [{ 'data-user': u.username }, [
+          u.username, u.role, u.suspended ? badge('suspended') : 'active', time(u.created_at),
           h('td', { class: 'actions' },
             u.suspended
               ? h('button', { type: 'button', 'aria-label': `Unsuspend ${u.username}`, onclick: () => act(() => api.patch(`/users/${u.id}`, { suspended: false }), 'User restored.', load) }, 'Unsuspend')
               : h('button', { type: 'button', class: 'danger', 'aria-label': `Suspend ${u.username}`, onclick: () => actAfterConfirm(`Suspend ${u.username}? Their API keys and sessions stop working until they are restored.`, 'Suspend', () => api.patch(`/users/${u.id}`, { suspended: true }), 'User suspended.', load) }, 'Suspend'),
             h('button', { type: 'button', 'aria-label': `${u.role === 'admin' ? 'Make member' : 'Make admin'}: ${u.username}`, onclick: () => act(() => api.patch(`/users/${u.id}`, { role: u.role === 'admin' ? 'member' : 'admin' }), 'Role changed.', load) }, u.role === 'admin' ? 'Make member' : 'Make admin'),
             h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => api.patch(`/users/${u.id}`, { password: pw.value }), 'Password reset.', load); } },
-              field(`New password for ${u.username}`, pw), h('button', { type: 'submit', 'aria-label': `Reset password of ${u.username}` }, 'Reset password'))));
-      }))));
+              field(`New password for ${u.username}`, pw), h('button', { type: 'submit', 'aria-label': `Reset password of ${u.username}` }, 'Reset password')))]];
+      })));
   };
   if ((await page(main, 'Users', load)) === null) return;
   const name = h('input', { name: 'username', required: true, pattern: '[a-z0-9][a-z0-9._\\-]{0,62}', autocapitalize: 'none' });
@@ -159,78 +159,49 @@ export async function adminModels({ main }) {
 }
 
 export async function adminDeployment({ main }) {
-  const cur = await page(main, 'Deployment settings', () => api.get('/settings/deployment'));
+  let cur = await page(main, 'Deployment settings', () => api.get('/settings/deployment'));
   if (!cur) return;
   let models = [];
-  try { models = (await api.get('/models')).models; } catch { /* empty pickers */ }
-  const opts = [['', 'None'], ...models.map((m) => [m.id, `${m.display_name || m.model} (${m.provider})`])];
-  const dbg = h('input', { type: 'checkbox', name: 'debug_recording', checked: cur.debug_recording, id: 'dep-debug' });
-  const forced = h('input', { type: 'checkbox', name: 'debug_recording_forced', checked: cur.debug_recording_forced, id: 'dep-forced' });
-  const roles = ['subagent', 'advisor', 'compaction', 'title'];
-  const sels = Object.fromEntries(roles.map((r) => [r, select(r, opts, (cur.models && cur.models[r]) || '')]));
-  const thr = h('input', { name: 'compaction_threshold_percent', type: 'number', min: 1, max: 100, value: cur.compaction_threshold_percent ?? '' });
+  try { models = (await api.get('/models?all=true')).models; } catch { /* only the current choices */ }
+  const dbg = h('input', { type: 'checkbox', name: 'debug_recording', id: 'dep-debug' });
+  const sels = {};
+  for (const [r] of ROLES) sels[r] = await modelPicker(r, models, cur.models && cur.models[r], 'None');
+  const thr = h('input', { name: 'compaction_threshold_percent', type: 'number', min: 1, max: 100 });
+  // The server's --debug-recording flag forces recording; the API only
+  // reports it, so the page does too.
+  const forced = h('p', { class: 'forced' });
+  const shown = (s) => {
+    cur = s;
+    dbg.checked = s.debug_recording;
+    for (const [r] of ROLES) pick(sels[r], s.models && s.models[r]);
+    thr.value = s.compaction_threshold_percent ?? '';
+    clear(forced, h('strong', {}, 'Forced for everyone: '), s.debug_recording_forced
+      ? 'yes, forced on by the server\'s --debug-recording flag (change it there).'
+      : 'no (the server\'s --debug-recording flag is off).');
+  };
+  shown(cur);
   const err = errLine();
   main.append(h('form', { class: 'card', onsubmit: async (e) => {
     e.preventDefault();
     err.textContent = '';
+    // Only what changed: sending a model that was disabled since it was
+    // picked would be refused, and so is debug_recording_forced.
+    const body = {};
+    if (dbg.checked !== cur.debug_recording) body.debug_recording = dbg.checked;
+    for (const [r] of ROLES) {
+      if (sels[r].value !== ((cur.models && cur.models[r]) || '')) (body.models ||= {})[r] = sels[r].value || null;
+    }
+    // Empty resets the threshold to the default.
+    if (thr.value !== String(cur.compaction_threshold_percent ?? '')) body.compaction_threshold_percent = thr.value === '' ? null : Number(thr.value);
+    if (!Object.keys(body).length) { toast('Nothing changed.'); return; }
     try {
-      await api.patch('/settings/deployment', {
-        debug_recording: dbg.checked, debug_recording_forced: forced.checked,
-        models: Object.fromEntries(roles.map((r) => [r, sels[r].value || null])),
-        compaction_threshold_percent: Number(thr.value || 0),
-      });
+      shown(await api.patch('/settings/deployment', body));
       toast('Deployment settings saved.');
     } catch (e2) { err.textContent = e2.message; }
   } },
   h('div', { class: 'field check' }, dbg, h('label', { for: 'dep-debug' }, 'Debug recording on by default')),
-  h('div', { class: 'field check' }, forced, h('label', { for: 'dep-forced' }, 'Force debug recording for everyone')),
-  roles.map((r) => field(`${r[0].toUpperCase()}${r.slice(1)} model`, sels[r])),
-  field('Compaction threshold (% of the context)', thr),
+  forced,
+  ROLES.map(([r, label]) => field(label, sels[r])),
+  field('Compaction threshold (% of the context)', thr, 'Empty: the default, 80%.'),
   h('button', { type: 'submit', class: 'primary' }, 'Save'), err));
-}
-
-const tokens = (r) => (r.input_tokens || 0) + (r.output_tokens || 0);
-
-export async function adminUsage({ main }) {
-  const users = await page(main, 'Usage', async () => (await api.get('/users')).users);
-  if (!users) return;
-  let provs = [];
-  try { provs = (await api.get('/providers')).providers; } catch { /* filter stays empty */ }
-  const names = new Map(users.map((u) => [u.id, u.username]));
-  const user = select('user', [['', 'Everyone'], ...users.map((u) => [u.id, u.username])], '');
-  const prov = select('provider', [['', 'Every provider'], ...provs.map((p) => [p.name, p.name])], '');
-  const model = h('input', { name: 'model', placeholder: 'any' });
-  const since = h('input', { name: 'since', type: 'date' });
-  const until = h('input', { name: 'until', type: 'date' });
-  const out = h('div', { 'aria-live': 'polite' });
-  const load = async () => {
-    const f = { user: user.value, provider: prov.value, model: model.value.trim(),
-      since: since.value ? since.value + 'T00:00:00Z' : '', until: until.value ? until.value + 'T23:59:59Z' : '' };
-    try {
-      const [{ usage }, { interceptions }] = await Promise.all([
-        api.get('/gateway/usage' + api.qs(f)),
-        api.get('/gateway/interceptions' + api.qs({ ...f, limit: 100 })),
-      ]);
-      const who = (r) => r.username || names.get(r.user_id) || r.user_id;
-      clear(out, h('div', { class: 'charts' },
-        barChart('Tokens per day by user', usage, who, tokens, num),
-        barChart('Cost per day by user', usage, who, (r) => r.cost_usd || 0, usd),
-        barChart('Tokens per day by model', usage, (r) => r.model, tokens, num),
-        barChart('Cost per day by model', usage, (r) => r.model, (r) => r.cost_usd || 0, usd)),
-      h('h2', {}, 'Gateway calls'),
-      interceptions.length ? h('div', { class: 'scroll' }, h('table', { class: 'interceptions' },
-        h('thead', {}, h('tr', {}, ['Started', 'User', 'Provider', 'Model', 'Source', 'Status', 'Tokens in / out', 'Cost', 'Chat'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, interceptions.map((i) => h('tr', {},
-          h('td', {}, time(i.started_at)), h('td', {}, names.get(i.user_id) || i.user_id), h('td', {}, i.provider), h('td', {}, i.model),
-          h('td', {}, i.source || ''), h('td', { class: 'status' + (i.status >= 400 ? ' error' : '') }, i.error
-            ? h('details', { class: 'err' }, h('summary', { title: i.error }, h('span', { class: 'clip' }, `${i.status || ''} ${i.error}`)), h('p', { class: 'full' }, i.error))
-            : String(i.status || '')),
-          h('td', {}, `${num(i.usage && i.usage.input_tokens)} / ${num(i.usage && i.usage.output_tokens)}`), h('td', {}, usd(i.cost_usd)),
-          h('td', {}, i.chat_id ? h('code', { title: i.chat_id }, i.chat_id.slice(0, 8)) : '—')))))) : h('p', { class: 'muted' }, 'No calls match.'));
-    } catch (e) { clear(out, notice(e, 'Usage')); }
-  };
-  main.append(h('form', { class: 'filters card', onsubmit: (e) => { e.preventDefault(); load(); } },
-    field('User', user), field('Provider', prov), field('Model', model), field('Since', since), field('Until', until),
-    h('button', { type: 'submit', class: 'primary' }, 'Apply')), out);
-  await load();
 }

@@ -5,7 +5,8 @@ import { h, clear, field, toast, go } from './dom.js';
 import { chatList, newChat, conversation } from './chats.js';
 import { settings } from './settings.js';
 import { debugViewer } from './debug.js';
-import { adminUsers, adminProviders, adminModels, adminDeployment, adminUsage } from './admin.js';
+import { adminUsers, adminProviders, adminModels, adminDeployment } from './admin.js';
+import { adminUsage, myUsage } from './usage.js';
 
 export const state = { user: null };
 
@@ -18,6 +19,7 @@ const routes = [
   [/^\/chats\/([^/]+)\/debug$/, () => debugViewer],
   [/^\/chats\/([^/]+)$/, () => conversation],
   [/^\/settings$/, () => settings],
+  [/^\/usage$/, () => myUsage],
   [/^\/admin\/?$/, () => adminUsers],
   [/^\/admin\/users$/, () => adminUsers],
   [/^\/admin\/providers$/, () => adminProviders],
@@ -27,7 +29,7 @@ const routes = [
 ];
 
 function nav() {
-  const links = [['/chats', 'Chats'], ['/settings', 'Settings']];
+  const links = [['/chats', 'Chats'], ['/usage', 'My usage'], ['/settings', 'Settings']];
   if (state.user && state.user.role === 'admin') {
     links.push(['/admin/users', 'Users'], ['/admin/providers', 'Providers'], ['/admin/models', 'Models'],
       ['/admin/deployment', 'Deployment'], ['/admin/usage', 'Usage']);
@@ -38,9 +40,17 @@ function nav() {
   document.getElementById('whoami').textContent = state.user ? `${state.user.username}${state.user.role === 'admin' ? ' (admin)' : ''}` : '';
 }
 
+// routed is the page on show (path and query), so that a popstate which
+// only changes the #fragment (the skip link) leaves the page alone.
+let routed = null;
+let first = true;
+
 async function route() {
   if (cleanup) { try { cleanup(); } catch { /* page already gone */ } cleanup = null; }
   const path = location.pathname;
+  routed = path + location.search;
+  const moved = !first;
+  first = false;
   if (!state.user) {
     try {
       state.user = await api.get('/me');
@@ -53,7 +63,10 @@ async function route() {
     return loginPage();
   }
   document.getElementById('top').hidden = false;
-  if (path === '/' || path === '/login') return go('/chats', true);
+  if (path === '/' || path === '/login') {
+    first = !moved; // the redirect is still the first page
+    return go('/chats', true);
+  }
   nav();
   for (const [re, page] of routes) {
     const m = re.exec(path);
@@ -66,10 +79,25 @@ async function route() {
         clear(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, e.message));
       }
       document.title = (main.querySelector('h1')?.textContent || 'chatd') + ' · chatd';
+      if (moved) focusPage();
       return;
     }
   }
   clear(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no page here. ', h('a', { href: '/chats' }, 'Go to your chats')));
+  if (moved) focusPage();
+}
+
+// focusPage moves focus to a new page's heading (else main), so a screen
+// reader announces it and Tab goes on from there, instead of from the
+// link that was removed with the old page. A page that focused a field
+// of its own (the new-chat message box) keeps it.
+function focusPage() {
+  const a = document.activeElement;
+  if (a && a !== main && main.contains(a)) return;
+  const h1 = main.querySelector('h1');
+  const to = h1 && h1.isConnected ? h1 : main;
+  if (to !== main) to.setAttribute('tabindex', '-1');
+  to.focus({ preventScroll: true });
 }
 
 function loginPage() {
@@ -103,11 +131,15 @@ document.addEventListener('click', (e) => {
   const a = e.target.closest('a');
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   if (a.target || a.origin !== location.origin || a.hasAttribute('download')) return;
+  // Links within the page (the skip link) are the browser's: it scrolls
+  // to and focuses their target.
+  if ((a.getAttribute('href') || '').startsWith('#')) return;
   e.preventDefault();
   if (a.pathname + a.search !== location.pathname + location.search) go(a.pathname + a.search);
 });
 
-window.addEventListener('popstate', route);
+window.addEventListener('popstate', () => { if (location.pathname + location.search !== routed) route(); });
+window.addEventListener('chatd:navigate', () => { window.scrollTo(0, 0); route(); });
 window.addEventListener('chatd:unauthenticated', () => {
   if (state.user) { state.user = null; toast('Your session ended; sign in again.', 'error'); route(); }
 });

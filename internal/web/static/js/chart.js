@@ -2,7 +2,9 @@
 
 import { h, s } from './dom.js';
 
-const COLORS = ['#1f5fbf', '#d9731a', '#2a9d5c', '#b8336a', '#7a5cc7', '#8a6d1f', '#1f8a99', '#555'];
+// The colours are CSS classes (c0 … c7 in app.css), so dark mode can pick
+// ones that keep 3:1 against its background.
+const COLORS = 8;
 
 // barChart draws value(row) per day stacked by key(row).
 export function barChart(title, rows, key, value, fmt) {
@@ -31,11 +33,11 @@ export function barChart(title, rows, key, value, fmt) {
       if (!v) return;
       const bh = Math.max(1, (v / max) * (H - 16));
       y -= bh;
-      svg.append(s('rect', { x, y, width: bw, height: bh, fill: COLORS[ki % COLORS.length] }, s('title', {}, `${d} · ${k}: ${fmt(v)}`)));
+      svg.append(s('rect', { x, y, width: bw, height: bh, class: 'c' + (ki % COLORS) }, s('title', {}, `${d} · ${k}: ${fmt(v)}`)));
     });
     if (i % every === 0) svg.append(s('text', { x, y: H + 14, class: 'tick' }, d.slice(5)));
   });
-  const legend = h('ul', { class: 'legend' }, keys.map((k, ki) => h('li', {}, h('span', { class: 'swatch c' + (ki % COLORS.length), 'aria-hidden': 'true' }), k)));
+  const legend = h('ul', { class: 'legend' }, keys.map((k, ki) => h('li', {}, h('span', { class: 'swatch c' + (ki % COLORS), 'aria-hidden': 'true' }), k)));
   const table = h('details', {}, h('summary', {}, 'Data'), h('table', {},
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), keys.map((k) => h('th', { scope: 'col' }, k)))),
     h('tbody', {}, days.map((d) => h('tr', {}, h('th', { scope: 'row' }, d), keys.map((k) => h('td', {}, fmt(sums.get(d + '\u0000' + k) || 0))))))));

@@ -1,10 +1,39 @@
 // Chats: the list, a new chat, and the live conversation view.
 
 import * as api from './api.js';
-import { h, clear, field, time, usd, toast, go, notice, chatBadge } from './dom.js';
+import { h, clear, field, time, usd, toast, go, notice, chatBadge, confirmAction } from './dom.js';
 import { render } from './md.js';
 
 const BUSY = new Set(['running', 'interrupting', 'requires_action']);
+
+// AGENT_TOOLS are the tools whose results can change a chat's subagents
+// (a new one, or one that finished).
+const AGENT_TOOLS = new Set(['spawn_agent', 'wait_agent', 'message_agent', 'interrupt_agent']);
+
+// While a subagent is busy, the list of subagents is refreshed after
+// CHILD_POLL, then ever more rarely (up to CHILD_POLL_MAX) while nothing
+// changes: a child's own status changes are not on the parent's stream.
+const CHILD_POLL = 2000;
+const CHILD_POLL_MAX = 30000;
+
+// COST_WAIT gathers the cost refreshes of messages committed close together.
+const COST_WAIT = 1000;
+
+const sentence = (m) => (m ? m[0].toUpperCase() + m.slice(1) : m);
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// costLine says what a chat cost, without an exact-looking figure when
+// some calls could not be counted.
+export function costLine(c) {
+  const kids = c.children && c.children.length ? ` (this chat ${usd(c.own_cost_usd)})` : '';
+  const notes = [];
+  if (c.unmetered_messages) notes.push(`${plural(c.unmetered_messages, 'message', 'messages')} unmetered (interrupted before the provider reported usage)`);
+  if (c.unpriced_messages) notes.push(`${plural(c.unpriced_messages, 'message', 'messages')} of unpriced models`);
+  if (!notes.length) return `Cost: ${usd(c.cost_usd)}${kids}`;
+  const total = c.cost_usd === null || c.cost_usd === undefined ? 'unknown' : `at least ${usd(c.cost_usd)}`;
+  return `Cost: ${total}${kids}; not counted: ${notes.join(', ')}`;
+}
 
 export async function chatList({ main }) {
   const search = h('input', { type: 'search', name: 'q', placeholder: 'Filter by title' });
@@ -39,20 +68,52 @@ export async function chatList({ main }) {
   await load();
 }
 
-// modelOptions fills a select with the enabled models, the default first
-// selected.
-export async function modelSelect(name, { inherit } = {}) {
+// modelSelect is a select of the enabled models, the default selected.
+async function modelSelect(name) {
   const sel = h('select', { name });
   try {
     const { models } = await api.get('/models');
-    if (inherit) sel.append(h('option', { value: '' }, inherit));
     for (const m of models) {
-      sel.append(h('option', { value: m.id, selected: !inherit && m.default }, `${m.display_name || m.model} (${m.provider})${m.default ? ' — default' : ''}`));
+      sel.append(h('option', { value: m.id, selected: m.default }, `${modelName(m)}${m.default ? ' — default' : ''}`));
     }
   } catch (e) {
     sel.append(h('option', { value: '' }, 'models unavailable'));
   }
   return sel;
+}
+
+export const modelName = (m) => `${m.display_name || m.model} (${m.provider})`;
+
+// modelPicker is a select of the listed enabled models for a setting whose
+// value is current, emptyLabel naming what the empty choice means. A
+// current model that is not listed (disabled since it was picked, or gone)
+// is still shown and selected, so a form saved without touching it keeps
+// it instead of silently clearing it.
+export async function modelPicker(name, models, current, emptyLabel) {
+  const sel = h('select', { name }, h('option', { value: '' }, emptyLabel),
+    models.filter((m) => m.enabled !== false).map((m) => h('option', { value: m.id }, modelName(m))));
+  if (current && ![...sel.options].some((o) => o.value === current)) {
+    let label;
+    const known = models.find((m) => m.id === current);
+    try {
+      const m = known || await api.get(`/models/${encodeURIComponent(current)}`);
+      label = `${modelName(m)} (${m.enabled ? 'not available' : 'disabled'})`;
+    } catch {
+      // Members cannot read a disabled model.
+      label = `Model …${current.slice(-8)} (disabled or deleted)`;
+    }
+    sel.append(h('option', { value: current }, label));
+  }
+  sel.value = current || '';
+  return sel;
+}
+
+// pick selects id in a model picker, adding it when the picker lacks it
+// (changed meanwhile elsewhere), so the form never shows a value other
+// than the saved one.
+export function pick(sel, id) {
+  if (id && ![...sel.options].some((o) => o.value === id)) sel.append(h('option', { value: id }, `Model …${id.slice(-8)}`));
+  sel.value = id || '';
 }
 
 export async function newChat({ main }) {
@@ -147,7 +208,7 @@ export async function conversation(ctx) {
   const messages = new Map(); // seq -> message
   const names = new Map(); // tool_call_id -> tool name
   let live = { blocks: new Map(), tools: new Map(), note: '' };
-  let seen = new Set();
+  const seen = new Set();
   let lastID = '';
   let es = null;
   let closed = false;
@@ -169,6 +230,20 @@ export async function conversation(ctx) {
   const archive = h('button', { type: 'button', onclick: async () => {
     try { const r = await api.patch(path, { archived: !chat.archived }); takeChat(r.chat); toast(r.chat.archived ? 'Chat archived.' : 'Chat restored.'); } catch (e) { toast(e.message, 'error'); }
   } });
+  const compact = h('button', { type: 'button', onclick: async () => {
+    try {
+      takeAnswer(await api.post(path + '/compact'));
+      toast('Compacting: a summary of the earlier messages will appear in the chat.');
+    } catch (e) { toast(sentence(e.message), 'error'); }
+  } }, 'Compact');
+  const remove = h('button', { type: 'button', class: 'danger', onclick: async () => {
+    if (!(await confirmAction(`Delete the chat "${chat.title || 'Untitled chat'}"? Its messages are deleted for good.`, 'Delete chat'))) return;
+    try {
+      await api.del(path);
+      toast('Chat deleted.');
+      go('/chats');
+    } catch (e) { toast(sentence(e.message), 'error'); }
+  } }, 'Delete');
   const rename = h('button', { type: 'button', class: 'link', onclick: async () => {
     const input = h('input', { name: 'title', value: chat.title || '', maxlength: 200 });
     const f = h('form', { class: 'inline', onsubmit: async (e) => {
@@ -202,8 +277,8 @@ export async function conversation(ctx) {
   enterSends(msg, composer);
 
   clear(main,
-    h('div', { class: 'pagehead' }, title, h('div', { class: 'actions' }, rename, archive,
-      h('a', { class: 'button', href: path + '/debug' }, 'Debug'))),
+    h('div', { class: 'pagehead' }, title, h('div', { class: 'actions' }, rename, archive, compact,
+      h('a', { class: 'button', href: path + '/debug' }, 'Debug'), remove)),
     h('p', { class: 'meta' }, costEl),
     family, banner, list, liveEl, queueEl, composer);
 
@@ -231,7 +306,9 @@ export async function conversation(ctx) {
       h('div', { class: 'md' }, render(q.parts.filter((p) => p.type === 'text').map((p) => p.text).join('\n'))),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => qop('POST', `/queue/${encodeURIComponent(q.id)}/promote`) }, 'Move to front'),
-        h('button', { type: 'button', class: 'danger', onclick: () => qop('DELETE', `/queue/${encodeURIComponent(q.id)}`) }, 'Delete'))))));
+        h('button', { type: 'button', class: 'danger', onclick: async () => {
+          if (await confirmAction('Delete this queued message? It will not be sent.', 'Delete')) qop('DELETE', `/queue/${encodeURIComponent(q.id)}`);
+        } }, 'Delete'))))));
   }
   async function qop(method, sub) {
     try { takeAnswer(await api.call(method, path + sub, method === 'POST' ? {} : undefined)); } catch (e) { toast(e.message, 'error'); }
@@ -252,14 +329,16 @@ export async function conversation(ctx) {
   function edit(m, li) {
     const ta = h('textarea', { name: 'edit', rows: 3, value: m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('\n') });
     const err = h('p', { class: 'error', role: 'alert' });
-    const f = h('form', { class: 'edit', onsubmit: async (e) => {
+    const f = h('form', { class: 'edit', 'data-seq': m.seq, onsubmit: async (e) => {
       e.preventDefault();
       try {
         const r = await api.put(`${path}/messages/${encodeURIComponent(m.id)}`, { message: ta.value });
         takeChat(r.chat);
-        // Editing drops every later message; start over from the
-        // server's state rather than guess which ones went.
-        restart();
+        // The edit deleted this message and every later one; the new
+        // one has a new seq. The stream says so too (truncate), but may
+        // already have sent the new message: keep it.
+        truncate(m.seq, r.message ? r.message.seq : m.seq + 1);
+        f.remove();
       } catch (e2) {
         err.textContent = e2.status === 409 ? `${e2.message} (interrupt the running turn first)` : e2.message;
       }
@@ -270,13 +349,18 @@ export async function conversation(ctx) {
     ta.focus();
   }
 
-  function putMessage(m) {
-    const prev = messages.get(m.seq);
-    if (prev && prev.id !== m.id) {
-      // The history was rewritten (an edit): later messages are gone.
-      for (const s of [...messages.keys()]) if (s > m.seq) messages.delete(s);
-      for (const el of [...list.children]) if (Number(el.dataset.seq) > m.seq) el.remove();
+  // truncate drops the messages with from <= seq < to: an edit deleted
+  // them. Seqs are never reused; the edited message comes back with a new
+  // one.
+  function truncate(from, to = Infinity) {
+    for (const s of [...messages.keys()]) if (s >= from && s < to) messages.delete(s);
+    for (const el of [...list.children]) {
+      const s = Number(el.dataset.seq);
+      if (s >= from && s < to) el.remove();
     }
+  }
+
+  function putMessage(m) {
     messages.set(m.seq, m);
     const node = messageNode(m);
     const old = list.querySelector(`[data-seq="${m.seq}"]`);
@@ -323,7 +407,11 @@ export async function conversation(ctx) {
         if (p.tool_name) t.name = p.tool_name;
         if (p.kind === 'tool_call_delta') t.input += p.delta || '';
         if (p.kind === 'tool_call' && p.input !== undefined) t.input = p.input;
-        if (p.kind === 'tool_result') { t.output = p.output ?? ''; t.is_error = p.is_error; }
+        if (p.kind === 'tool_result') {
+          t.output = p.output ?? '';
+          t.is_error = p.is_error;
+          if (AGENT_TOOLS.has(t.name)) refreshFamily();
+        }
         live.tools.set(tid, t);
         break;
       }
@@ -342,7 +430,9 @@ export async function conversation(ctx) {
 
   let lastStatus = chat.status;
   function onEvent(e) {
-    if (e.lastEventId) {
+    // An event without an id (truncate) reports the id of the one before
+    // it (EventSource keeps the last id): it is not a repeat of that one.
+    if (e.lastEventId && e.type !== 'truncate') {
       if (seen.has(e.lastEventId)) return;
       seen.add(e.lastEventId);
       lastID = e.lastEventId;
@@ -353,11 +443,15 @@ export async function conversation(ctx) {
       case 'chat':
         if (!takeChat(d.chat)) break;
         streamVer = Math.max(streamVer, ver(d.chat));
-        if (chat.status !== lastStatus) { lastStatus = chat.status; refreshSide(); }
+        if (chat.status !== lastStatus) { lastStatus = chat.status; refreshCost(); refreshFamily(); }
         if (!BUSY.has(chat.status)) { live = { blocks: new Map(), tools: new Map(), note: '' }; drawLive(); }
         break;
       case 'message':
         putMessage(d.message);
+        if (touchesAgents(d.message)) refreshFamily();
+        // A committed step has a cost: show it without waiting for the
+        // end of a long turn (at most one request per COST_WAIT).
+        if (d.message.role !== 'user') soonCost();
         if (d.message.role !== 'user') { live = { blocks: new Map(), tools: new Map(), note: '' }; drawLive(); }
         stick();
         break;
@@ -368,14 +462,23 @@ export async function conversation(ctx) {
       case 'part':
         part(d.part);
         break;
+      case 'truncate':
+        if (d.truncate) truncate(d.truncate.from_seq);
+        break;
     }
+  }
+
+  // touchesAgents says whether a committed message holds a subagent
+  // tool's result: a child was spawned, or one finished.
+  function touchesAgents(m) {
+    return m.parts.some((p) => p.type === 'tool_result' && AGENT_TOOLS.has(p.tool_name || names.get(p.tool_call_id)));
   }
 
   function connect() {
     if (closed) return;
     const url = `${api.base}${path}/stream` + (lastID ? '?last_event_id=' + encodeURIComponent(lastID) : '');
     es = new EventSource(url);
-    for (const t of ['chat', 'message', 'queue', 'part']) es.addEventListener(t, onEvent);
+    for (const t of ['chat', 'message', 'queue', 'part', 'truncate']) es.addEventListener(t, onEvent);
     es.onopen = () => { backoff = 500; conn.textContent = 'live'; conn.className = 'conn ok'; };
     es.onerror = () => {
       conn.textContent = 'reconnecting…';
@@ -390,46 +493,73 @@ export async function conversation(ctx) {
       }
     };
   }
-  function restart() {
-    if (es) es.close();
-    messages.clear();
-    list.replaceChildren();
-    seen = new Set();
-    lastID = '';
-    live = { blocks: new Map(), tools: new Map(), note: '' };
-    drawLive();
-    connect();
-  }
   // A network drop the EventSource did not notice (a laptop waking up):
   // reconnect from the last event when the browser is back online.
   const onOnline = () => { if (es) es.close(); clearTimeout(retryTimer); connect(); };
   window.addEventListener('online', onOnline);
 
-  async function refreshSide() {
-    api.get(path + '/cost').then((c) => {
-      clear(costEl, 'Cost: ', usd(c.cost_usd), c.children && c.children.length ? ` (this chat ${usd(c.own_cost_usd)})` : '',
-        c.unpriced_messages ? `, ${c.unpriced_messages} unpriced` : '');
-    }, (e) => { costEl.textContent = e.missing ? 'Cost not available.' : ''; });
-    const kids = [];
-    if (chat.parent_chat_id) kids.push(h('p', {}, 'Subagent of ', h('a', { href: `/chats/${encodeURIComponent(chat.parent_chat_id)}` }, 'the parent chat')));
+  let costTimer = null;
+  function soonCost() {
+    if (!costTimer) costTimer = setTimeout(() => { costTimer = null; if (!closed) refreshCost(); }, COST_WAIT);
+  }
+
+  function refreshCost() {
+    api.get(path + '/cost').then((c) => { costEl.textContent = costLine(c); },
+      (e) => { costEl.textContent = e.missing ? 'Cost not available.' : ''; });
+  }
+
+  // refreshFamily redraws the links to the parent and the subagents. Calls
+  // while one is in flight collapse into one more afterwards; while a
+  // subagent is busy it runs again by itself, backing off.
+  let familyBusy = false;
+  let familyAgain = false;
+  let familyTimer = null;
+  let familySeen = '';
+  let familyDelay = CHILD_POLL;
+  async function refreshFamily() {
+    if (familyBusy) { familyAgain = true; return; }
+    familyBusy = true;
+    clearTimeout(familyTimer);
+    let busyKids = false;
     try {
-      const { chats } = await api.get(path + '/children');
-      if (chats.length) {
-        kids.push(h('details', { class: 'children', open: true }, h('summary', {}, `Subagents (${chats.length})`),
-          h('ul', {}, chats.map((c) => h('li', {}, h('a', { href: `/chats/${encodeURIComponent(c.id)}` }, c.title || 'Untitled subagent'), ' ', chatBadge(c.status))))));
+      const kids = [];
+      if (chat.parent_chat_id) kids.push(h('p', {}, 'Subagent of ', h('a', { href: `/chats/${encodeURIComponent(chat.parent_chat_id)}` }, 'the parent chat')));
+      try {
+        const { chats } = await api.get(path + '/children');
+        busyKids = chats.some((c) => BUSY.has(c.status));
+        const sig = JSON.stringify(chats.map((c) => [c.id, c.status, c.title]));
+        const same = sig === familySeen;
+        familyDelay = same ? Math.min(familyDelay * 2, CHILD_POLL_MAX) : CHILD_POLL;
+        familySeen = sig;
+        // Unchanged: leave the links (and any focus on them) alone.
+        if (same && family.childElementCount) return;
+        if (chats.length) {
+          const closedBefore = family.querySelector('details.children:not([open])');
+          const d = h('details', { class: 'children', open: !closedBefore }, h('summary', {}, `Subagents (${chats.length})`),
+            h('ul', {}, chats.map((c) => h('li', { 'data-chat': c.id }, h('a', { href: `/chats/${encodeURIComponent(c.id)}` }, c.title || 'Untitled subagent'), ' ', chatBadge(c.status)))));
+          kids.push(d);
+        }
+      } catch { /* no subagents here */ }
+      if (!closed) clear(family, kids);
+    } finally {
+      familyBusy = false;
+      if (!closed) {
+        if (familyAgain) { familyAgain = false; refreshFamily(); } else if (busyKids) familyTimer = setTimeout(refreshFamily, familyDelay);
       }
-    } catch { /* no subagents here */ }
-    clear(family, kids);
+    }
   }
 
   drawHead();
   drawQueue();
-  refreshSide();
+  refreshCost();
+  refreshFamily();
   connect();
   ctx.onLeave(() => {
     closed = true;
     if (es) es.close();
     clearTimeout(retryTimer);
+    clearTimeout(familyTimer);
+    clearTimeout(costTimer);
     window.removeEventListener('online', onOnline);
     window.removeEventListener('scroll', onScroll);
   });

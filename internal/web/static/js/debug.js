@@ -1,7 +1,7 @@
 // The debug viewer: a chat's recorded runs, their steps and HTTP attempts.
 
 import * as api from './api.js';
-import { h, clear, field, time, toast, notice, select, badge } from './dom.js';
+import { h, clear, field, time, toast, notice, select, badge, table } from './dom.js';
 
 function pretty(v) {
   if (v === undefined || v === null || v === '') return '(empty)';
@@ -33,7 +33,7 @@ export async function debugViewer({ main, params }) {
     try {
       await api.patch(path, { debug: override.value === '' ? null : override.value === 'true' });
       toast('Debug recording updated.');
-    } catch (e) { toast(e.missing || e.status === 400 ? 'Per-chat debug recording is not available on this server.' : e.message, 'error'); }
+    } catch (e) { toast(e.missing ? 'Per-chat debug recording is not available on this server.' : e.message, 'error'); }
   });
   clear(main, h('h1', {}, 'Debug: ', chat.title || 'Untitled chat'),
     h('p', {}, h('a', { href: path }, '← Back to the chat')),
@@ -45,10 +45,9 @@ export async function debugViewer({ main, params }) {
     return clear(runsEl, notice(e, 'Debug recording'));
   }
   if (!runs.length) return clear(runsEl, h('p', { class: 'muted' }, 'No runs recorded. Switch debug recording on and send a message.'));
-  clear(runsEl, h('h2', {}, 'Runs'), h('table', {}, h('thead', {}, h('tr', {}, ['Started', 'Kind', 'Model', 'Status', 'Summary', ''].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, runs.map((r) => h('tr', {}, h('td', {}, time(r.started_at)), h('td', {}, r.kind), h('td', {}, [r.provider, r.model].filter(Boolean).join(' / ') || '—'),
-      h('td', {}, badge(r.status)), h('td', {}, r.summary || ''),
-      h('td', {}, h('button', { type: 'button', onclick: () => showRun(r.id) }, 'Open')))))));
+  clear(runsEl, h('h2', {}, 'Runs'), table('Recorded runs', ['Started', 'Kind', 'Model', 'Status', 'Summary', ''], runs.map((r) => [{ 'data-run': r.id }, [
+    time(r.started_at), r.kind, [r.provider, r.model].filter(Boolean).join(' / ') || '—', badge(r.status), r.summary || '',
+    h('button', { type: 'button', 'aria-label': `Open the ${r.kind.replaceAll('_', ' ')} run of ${new Date(r.started_at).toLocaleString()}`, onclick: () => showRun(r.id) }, 'Open')]])));
 
   async function showRun(rid) {
     clear(detail, h('p', { class: 'muted' }, 'Loading…'));

@@ -93,11 +93,29 @@ export function toast(msg, kind) {
   toastTimer = setTimeout(() => { t.textContent = ''; t.className = ''; }, 5000);
 }
 
-// go navigates within the app; the router listens for popstate.
+// go navigates within the app. The router renders the page even when the
+// path stays the same (after signing in), unlike on popstate, where a
+// changed #fragment alone (the skip link) must not redraw the page.
 export function go(path, replace) {
   if (replace) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
-  window.dispatchEvent(new PopStateEvent('popstate'));
+  window.dispatchEvent(new CustomEvent('chatd:navigate'));
+}
+
+// table builds a table whose rows stack into labelled blocks on narrow
+// screens (app.css, table.stack): each cell carries its column's name.
+// cols are the column names; rows are [attrs, cells] pairs, a cell being
+// content or a <td> of its own.
+export function table(caption, cols, rows, cls) {
+  return h('table', { class: 'stack' + (cls ? ' ' + cls : '') },
+    caption ? h('caption', { class: 'sr-only' }, caption) : null,
+    h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, rows.map(([attrs, cells]) => h('tr', attrs || {},
+      cells.map((c, i) => {
+        const td = c instanceof HTMLTableCellElement ? c : h('td', {}, c);
+        if (cols[i]) td.dataset.label = cols[i];
+        return td;
+      })))));
 }
 
 // notice shows why a page or section cannot be used.

@@ -2,8 +2,8 @@
 // recording and model overrides.
 
 import * as api from './api.js';
-import { h, clear, field, time, toast, notice, select, confirmAction } from './dom.js';
-import { modelSelect } from './chats.js';
+import { h, clear, field, time, toast, notice, select, confirmAction, table } from './dom.js';
+import { modelPicker, pick } from './chats.js';
 
 export async function settings({ main }) {
   const keys = h('section', { 'aria-labelledby': 'keys-h' });
@@ -22,15 +22,12 @@ async function apiKeys(sec) {
     try {
       const { api_keys: ks } = await api.get('/keys');
       const live = ks.filter((k) => !k.revoked_at);
-      clear(body, live.length ? h('table', {}, h('caption', { class: 'sr-only' }, 'Your API keys'),
-        h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Created', 'Last used', 'Expires', ''].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, live.map((k) => h('tr', { 'data-key': k.id },
-          h('td', {}, k.name), h('td', {}, k.kind), h('td', {}, time(k.created_at)), h('td', {}, time(k.last_used_at)),
-          h('td', {}, k.expires_at ? time(k.expires_at) : 'never'),
-          h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${k.name}`, onclick: async () => {
-            if (!(await confirmAction(`Revoke API key ${k.name}? Anything using it stops working at once.`, 'Revoke'))) return;
-            try { await api.del(`/keys/${encodeURIComponent(k.id)}`); toast(`Key ${k.name} revoked.`); load(); } catch (e) { toast(e.message, 'error'); }
-          } }, 'Revoke')))))) : h('p', { class: 'muted' }, 'No API keys.'));
+      clear(body, live.length ? table('Your API keys', ['Name', 'Kind', 'Created', 'Last used', 'Expires', ''], live.map((k) => [{ 'data-key': k.id }, [
+        k.name, k.kind, time(k.created_at), time(k.last_used_at), k.expires_at ? time(k.expires_at) : 'never',
+        h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${k.name}`, onclick: async () => {
+          if (!(await confirmAction(`Revoke API key ${k.name}? Anything using it stops working at once.`, 'Revoke'))) return;
+          try { await api.del(`/keys/${encodeURIComponent(k.id)}`); toast(`Key ${k.name} revoked.`); load(); } catch (e) { toast(e.message, 'error'); }
+        } }, 'Revoke')]])) : h('p', { class: 'muted' }, 'No API keys.'));
     } catch (e) { clear(body, notice(e, 'API keys')); }
   };
   const form = h('form', { class: 'inline', onsubmit: async (e) => {
@@ -77,6 +74,7 @@ async function providerKeys(sec) {
       clear(body, pk.length ? h('ul', { class: 'rows' }, pk.map((k) => h('li', { 'data-provider': k.provider },
         h('strong', {}, k.provider), ': your key is set (updated ', time(k.updated_at), ') ',
         h('button', { type: 'button', class: 'danger', 'aria-label': `Remove key for ${k.provider}`, onclick: async () => {
+          if (!(await confirmAction(`Remove your key for ${k.provider}? Your calls to it then use the organisation's key, if it has one.`, 'Remove'))) return;
           try { await api.del(`/provider-keys/${encodeURIComponent(k.provider)}`); toast('Key removed.'); load(); } catch (e) { toast(e.message, 'error'); }
         } }, 'Remove')))) : h('p', { class: 'muted' }, 'You use the organisation\'s keys for every provider.'));
     } catch (e) { clear(body, notice(e, 'Provider keys')); }
@@ -97,7 +95,8 @@ async function providerKeys(sec) {
   await load();
 }
 
-const ROLES = [['subagent', 'Subagent model'], ['advisor', 'Advisor model'], ['compaction', 'Compaction model'], ['title', 'Title model']];
+// ROLES are the model overrides a user or the deployment can set.
+export const ROLES = [['subagent', 'Subagent model'], ['advisor', 'Advisor model'], ['compaction', 'Compaction model'], ['title', 'Title model']];
 
 async function userSettings(sec) {
   clear(sec, h('h2', { id: 'prefs-h' }, 'Debug recording and models'));
@@ -108,24 +107,35 @@ async function userSettings(sec) {
     sec.append(notice(e, 'Personal settings'));
     return;
   }
-  const dbg = select('debug_recording', [['', 'Inherit the deployment\'s'], ['true', 'On'], ['false', 'Off']],
-    cur.debug_recording === null || cur.debug_recording === undefined ? '' : String(cur.debug_recording));
+  let list = [];
+  try { list = (await api.get('/models')).models; } catch { /* only the current choices */ }
+  const inherit = 'Inherit the deployment\'s';
+  const dbg = select('debug_recording', [['', inherit], ['true', 'On'], ['false', 'Off']], '');
   const models = {};
-  for (const [k] of ROLES) {
-    models[k] = await modelSelect(k, { inherit: 'Inherit the deployment\'s' });
-    models[k].value = (cur.models && cur.models[k]) || '';
-  }
-  const thr = h('input', { name: 'compaction_threshold_percent', type: 'number', min: 1, max: 100, value: cur.compaction_threshold_percent ?? '' });
+  for (const [k] of ROLES) models[k] = await modelPicker(k, list, cur.models && cur.models[k], inherit);
+  const thr = h('input', { name: 'compaction_threshold_percent', type: 'number', min: 1, max: 100 });
+  // shown fills the form from settings s and remembers them, so that only
+  // what the person changed is sent.
+  const shown = (s) => {
+    cur = s;
+    dbg.value = s.debug_recording === null || s.debug_recording === undefined ? '' : String(s.debug_recording);
+    for (const [k] of ROLES) pick(models[k], s.models && s.models[k]);
+    thr.value = s.compaction_threshold_percent ?? '';
+  };
+  shown(cur);
   const err = h('p', { class: 'error', role: 'alert' });
   sec.append(h('form', { class: 'card', onsubmit: async (e) => {
     e.preventDefault();
     err.textContent = '';
-    const body = {
-      debug_recording: dbg.value === '' ? null : dbg.value === 'true',
-      models: Object.fromEntries(ROLES.map(([k]) => [k, models[k].value || null])),
-      compaction_threshold_percent: thr.value === '' ? null : Number(thr.value),
-    };
-    try { await api.patch('/settings/me', body); toast('Settings saved.'); } catch (e2) { err.textContent = e2.message; }
+    const body = {};
+    const was = cur.debug_recording === null || cur.debug_recording === undefined ? '' : String(cur.debug_recording);
+    if (dbg.value !== was) body.debug_recording = dbg.value === '' ? null : dbg.value === 'true';
+    for (const [k] of ROLES) {
+      if (models[k].value !== ((cur.models && cur.models[k]) || '')) (body.models ||= {})[k] = models[k].value || null;
+    }
+    if (thr.value !== String(cur.compaction_threshold_percent ?? '')) body.compaction_threshold_percent = thr.value === '' ? null : Number(thr.value);
+    if (!Object.keys(body).length) { toast('Nothing changed.'); return; }
+    try { shown(await api.patch('/settings/me', body)); toast('Settings saved.'); } catch (e2) { err.textContent = e2.message; }
   } }, field('Debug recording', dbg, 'Records every model call of your chats for troubleshooting.'),
   ROLES.map(([k, label]) => field(label, models[k])),
   field('Compaction threshold (% of the context)', thr, 'Empty: inherit.'),
