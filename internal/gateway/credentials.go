@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/chatd/chatd/internal/auth"
@@ -86,58 +87,81 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request, keyID strin
 
 // providerEntry is a cached provider row with its opened central key.
 type providerEntry struct {
-	p       store.Provider
-	key     secret.Value
-	keyErr  error
-	err     error // store.ErrNotFound or a load failure
-	expires time.Time
+	p      store.Provider
+	key    secret.Value
+	keyErr error
 }
 
-// lookupProvider returns the provider row called name, or an entry
-// holding why it could not be loaded, from a cache that lives providerTTL
-// so that hot paths take no lock and cost no query.
-func (g *Gateway) lookupProvider(ctx context.Context, name string) *providerEntry {
-	now := time.Now()
-	if v, ok := g.providers.Load(name); ok && now.Before(v.(*providerEntry).expires) {
-		return v.(*providerEntry)
-	}
-	e := g.loadProvider(ctx, name)
-	if !errors.Is(e.err, context.Canceled) {
-		e.expires = now.Add(providerTTL)
-		g.providers.Store(name, e)
-	}
-	return e
-}
+// maxCachedProviders bounds the provider cache. Only rows that exist are
+// cached, so it holds the providers in use; the bound is a backstop.
+const maxCachedProviders = 1024
 
-// flavor is the error dialect of the provider e, or a guess from the
-// request when there is no such provider.
-func (e *providerEntry) flavor(path string, h http.Header) flavor {
-	if e.err != nil {
-		return guessFlavor(path, h)
+// provider returns the usable provider called name. It runs only for an
+// authenticated caller, so that an anonymous one cannot learn which
+// providers exist; a name that breaks the naming rule is refused before
+// any lookup, so that a path cannot make the gateway query or cache it.
+func (g *Gateway) provider(ctx context.Context, name string) (*providerEntry, *gatewayError) {
+	if !validProviderName(name) {
+		return nil, errorf(http.StatusNotFound, kindNotFound,
+			"no such provider: provider names are lowercase letters and digits in dash-separated runs")
 	}
-	return flavorOf(e.p.Type)
-}
-
-// usable returns e if its provider can serve calls.
-func (e *providerEntry) usable(name string) (*providerEntry, *gatewayError) {
+	pe, err := g.lookupProvider(ctx, name)
 	switch {
-	case errors.Is(e.err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return nil, errorf(http.StatusNotFound, kindNotFound, fmt.Sprintf("no provider named %q", name))
-	case e.err != nil:
+	case err != nil:
 		return nil, errorf(http.StatusInternalServerError, kindInternal, "could not load the provider")
-	case !e.p.Enabled:
+	case !pe.p.Enabled:
 		return nil, errorf(http.StatusNotFound, kindNotFound, fmt.Sprintf("provider %q is disabled", name))
 	}
+	return pe, nil
+}
+
+// lookupProvider returns the provider row called name from a cache that
+// lives providerTTL, so that hot paths take no lock and cost no query.
+// Misses and failures are not cached: a cache keyed by whatever names
+// callers send would grow without bound.
+func (g *Gateway) lookupProvider(ctx context.Context, name string) (*providerEntry, error) {
+	now := time.Now()
+	if e, ok := g.providers.get(name, now); ok {
+		return e, nil
+	}
+	e, err := g.loadProvider(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	g.providers.put(strings.Clone(name), e, now.Add(providerTTL), now)
 	return e, nil
 }
 
-func (g *Gateway) loadProvider(ctx context.Context, name string) *providerEntry {
+// validProviderName is the rule internal/api enforces on provider names
+// (^[a-z0-9]+(-[a-z0-9]+)*$, at most 63 bytes), without a regexp on the
+// hot path. A name that breaks it names no provider.
+func validProviderName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	dash := true // a name may not start with a dash
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			dash = false
+		case c == '-' && !dash:
+			dash = true
+		default:
+			return false
+		}
+	}
+	return !dash
+}
+
+func (g *Gateway) loadProvider(ctx context.Context, name string) (*providerEntry, error) {
 	p, err := g.store.GetProviderByName(ctx, name)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 			g.log.ErrorContext(ctx, "load provider", "provider", name, "err", err)
 		}
-		return &providerEntry{err: err}
+		return nil, err
 	}
 	e := &providerEntry{p: p}
 	if len(p.APIKeyCipher) > 0 {
@@ -146,7 +170,7 @@ func (g *Gateway) loadProvider(ctx context.Context, name string) *providerEntry 
 			g.log.ErrorContext(ctx, "open central provider key", "provider", name, "err", e.keyErr)
 		}
 	}
-	return e
+	return e, nil
 }
 
 // centralKey returns the provider's central key or an error a caller can
@@ -177,31 +201,39 @@ func setCentralKey(h http.Header, t store.ProviderType, key secret.Value) {
 
 // modelEntry is a cached model config lookup.
 type modelEntry struct {
-	prices  *store.Prices // nil when the model is not configured
-	expires time.Time
+	configured bool
+	name       string        // the configured model's name, when configured
+	prices     *store.Prices // nil when the model is not configured
 }
 
-// prices returns the prices of model on provider, or nil when unknown.
-func (g *Gateway) prices(ctx context.Context, providerID, model string) *store.Prices {
+// maxCachedModels bounds the model cache. Its keys come from request
+// bodies, and unconfigured names are cached too (most calls on a server
+// without model configs are such), so the bound is what keeps a caller
+// inventing model names from growing it.
+const maxCachedModels = 4096
+
+// modelConfig returns what the gateway knows of model on provider: zero
+// when it is not configured or could not be loaded.
+func (g *Gateway) modelConfig(ctx context.Context, providerID, model string) modelEntry {
 	if model == "" {
-		return nil
+		return modelEntry{}
 	}
 	k := providerID + "\x00" + model
 	now := time.Now()
-	if v, ok := g.models.Load(k); ok && now.Before(v.(*modelEntry).expires) {
-		return v.(*modelEntry).prices
+	if e, ok := g.models.get(k, now); ok {
+		return e
 	}
-	e := &modelEntry{expires: now.Add(modelTTL)}
+	var e modelEntry
 	m, err := g.store.GetModelByName(ctx, providerID, model)
 	switch {
 	case err == nil:
-		e.prices = &m.Prices
+		e = modelEntry{configured: true, name: m.Model, prices: &m.Prices}
 	case !errors.Is(err, store.ErrNotFound):
-		g.log.WarnContext(ctx, "load model prices", "model", model, "err", err)
-		return nil
+		g.log.WarnContext(ctx, "load model config", "provider_id", providerID, "model", model, "err", err)
+		return modelEntry{}
 	}
-	g.models.Store(k, e)
-	return e.prices
+	g.models.put(k, e, now.Add(modelTTL), now)
+	return e
 }
 
 // costMicros prices u with the model's prices; nil when the model has no
@@ -211,4 +243,76 @@ func costMicros(p *store.Prices, u store.Usage, t store.ProviderType) *int64 {
 		return nil
 	}
 	return p.CostMicros(u, t)
+}
+
+// checkBYOK refuses a BYOK request that is not allowed or would send
+// the provider anything but the caller's own provider key. It runs once
+// the provider is known, so that its errors have the provider's shape.
+func (g *Gateway) checkBYOK(h http.Header, c caller) *gatewayError {
+	switch {
+	case !c.byok:
+		return nil
+	case !g.allowBYOK:
+		return errorf(http.StatusForbidden, kindPermission,
+			"bring-your-own-key requests are disabled on this chatd server; remove "+GovernanceHeader+" to use the central key")
+	case c.byokKey.IsZero():
+		return errorf(http.StatusUnauthorized, kindAuthentication,
+			"a request with "+GovernanceHeader+" must carry your own provider key in Authorization or x-api-key")
+	case forwardsChatdKey(h):
+		return errorf(http.StatusUnauthorized, kindAuthentication,
+			"a request with "+GovernanceHeader+" must carry your own provider key in Authorization or x-api-key, not a chatd API key; "+
+				"send the chatd key only in "+GovernanceHeader+", or drop that header to use the central key")
+	}
+	return nil
+}
+
+// forwardsChatdKey reports whether a BYOK request would carry a chatd API
+// key to the provider. BYOK requests keep their headers, so a client that
+// put its chatd key in both the governance header and Authorization (or
+// any other forwarded header) would hand it to the provider.
+func forwardsChatdKey(h http.Header) bool {
+	gov := h.Get(GovernanceHeader)
+	if gov == DelegatedMarker {
+		gov = ""
+	}
+	for k, vv := range h {
+		if dropRequestHeader(k) {
+			continue // not forwarded; the governance header itself is among them
+		}
+		for _, v := range vv {
+			if gov != "" && strings.Contains(v, gov) {
+				return true
+			}
+			if k == "Authorization" || k == "X-Api-Key" {
+				if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+					v = v[7:]
+				}
+				if chatdKeyShape(strings.TrimSpace(v)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// chatdKeyShape reports whether s is shaped like a chatd API key as
+// auth.NewKey makes them: "ck" and 16 base32 letters, a dash, and 43
+// base64url characters (TestChatdKeyShape ties the two together).
+func chatdKeyShape(s string) bool {
+	id, sec, ok := strings.Cut(s, "-")
+	if !ok || len(id) != 18 || id[:2] != "ck" || len(sec) != 43 {
+		return false
+	}
+	for i := 2; i < len(id); i++ {
+		if c := id[i]; !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	for i := 0; i < len(sec); i++ {
+		if c := sec[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -91,8 +91,8 @@ type Gateway struct {
 	recordTimeout time.Duration
 	bodyTimeout   time.Duration
 
-	providers sync.Map // name -> *providerEntry
-	models    sync.Map // providerID + "\x00" + model -> *modelEntry
+	providers *ttlCache[*providerEntry] // by name
+	models    *ttlCache[modelEntry]     // by providerID + "\x00" + model
 
 	rec    *recorder
 	inproc tracker // handlers running for the in-process transport
@@ -114,6 +114,8 @@ func New(c Config) (*Gateway, error) {
 		now:           c.Now,
 		recordTimeout: cmp.Or(c.RecordTimeout, 5*time.Second),
 		bodyTimeout:   cmp.Or(c.BodyReadTimeout, 60*time.Second),
+		providers:     newTTLCache[*providerEntry](maxCachedProviders),
+		models:        newTTLCache[modelEntry](maxCachedModels),
 	}
 	if g.upstream == nil {
 		g.upstream = NewUpstreamTransport()

@@ -47,17 +47,36 @@ type exchange struct {
 	prov     *providerEntry
 	caller   caller
 	recorded bool // the endpoint is a model call that gets a record
+	// stripUsage: the gateway asked for the usage chunk of a Chat
+	// Completions stream the client did not ask for, and keeps it from
+	// the client.
+	stripUsage bool
+	// usageUnknown: the provider may have billed the call but the gateway
+	// read no usage, so the record has no cost rather than a cost of 0.
+	usageUnknown bool
 }
 
 // serve handles one gateway call for provider name and endpoint path.
 // keyID is set on the in-process transport, which authorises by key id.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, source, keyID string) {
 	ctx := r.Context()
-	// The provider's own error shape, even for a refused caller: guessing
-	// from headers gave an openai provider called with x-api-key Anthropic
-	// errors. Only an unknown provider leaves a guess.
-	pe := g.lookupProvider(ctx, name)
-	fl := pe.flavor(path, r.Header)
+	// The caller comes first, the provider after: answering an anonymous
+	// caller in a provider's error shape, or with "no such provider",
+	// would tell it which providers exist, and looking names up for it
+	// would let it fill caches. Until the provider is known, the error
+	// shape is guessed from the path.
+	fl := guessFlavor(path, r.Header)
+	c, gerr := g.authenticate(ctx, r, keyID)
+	if gerr != nil {
+		writeError(w, fl, gerr)
+		return
+	}
+	pe, gerr := g.provider(ctx, name)
+	if gerr != nil {
+		writeError(w, fl, gerr)
+		return
+	}
+	fl = flavorOf(pe.p.Type)
 	ep, ok := findEndpoint(path)
 	if !ok {
 		writeError(w, fl, errorf(http.StatusNotFound, kindNotFound, fmt.Sprintf("unknown gateway route %q", path)))
@@ -74,30 +93,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 		writeError(w, fl, &gatewayError{Status: http.StatusMethodNotAllowed, Kind: kindMethod, Message: msg, Allow: ep.method})
 		return
 	}
-
-	c, gerr := g.authenticate(ctx, r, keyID)
-	if gerr != nil {
-		writeError(w, fl, gerr)
-		return
-	}
-	pe, gerr = pe.usable(name)
-	if gerr != nil {
-		writeError(w, fl, gerr)
-		return
-	}
 	if !ep.serves(pe.p.Type) {
 		writeError(w, fl, errorf(http.StatusNotFound, kindNotFound,
 			fmt.Sprintf("provider %q (type %s) does not serve %s", name, pe.p.Type, path)))
 		return
 	}
-	if c.byok && !g.allowBYOK {
-		writeError(w, fl, errorf(http.StatusForbidden, kindPermission,
-			"bring-your-own-key requests are disabled on this chatd server; remove "+GovernanceHeader+" to use the central key"))
-		return
-	}
-	if c.byok && c.byokKey.IsZero() {
-		writeError(w, fl, errorf(http.StatusUnauthorized, kindAuthentication,
-			"a request with "+GovernanceHeader+" must carry your own provider key in Authorization or x-api-key"))
+	if gerr := g.checkBYOK(r.Header, c); gerr != nil {
+		writeError(w, fl, gerr)
 		return
 	}
 
@@ -142,6 +144,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 		x.in.Streaming = ri.stream
 		if g.recordContent {
 			x.in.Prompt = clip(ri.prompt)
+		}
+		if ri.usageBody != nil {
+			body = ri.usageBody
+			x.stripUsage = true
 		}
 	}
 
@@ -199,7 +205,7 @@ func readBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) ([]
 // outbound builds the request to the provider: same method, path, query
 // and body; headers filtered by the policy in headers.go; credential set.
 func (g *Gateway) outbound(ctx context.Context, r *http.Request, x *exchange, path string, body []byte) (*http.Request, *gatewayError) {
-	u := upstreamURL(x.prov.p.BaseURL, path, r.URL.RawQuery)
+	u := upstreamURL(x.prov.p.Type, x.prov.p.BaseURL, path, r.URL.RawQuery)
 	var rb io.Reader = http.NoBody
 	if body != nil {
 		rb = bytes.NewReader(body)
@@ -248,6 +254,7 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 		x.in.EndedAt = g.now()
 		if ctx.Err() != nil {
 			x.in.Error = "client went away before the provider answered"
+			x.usageUnknown = true // the provider may have started on it
 			g.log.DebugContext(ctx, "client went away", "interception_id", x.in.ID)
 			return false
 		}
@@ -277,6 +284,10 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 		// Send headers now: a model may think a while before its first event.
 		_ = rc.Flush()
 	}
+	var uf *usageFilter
+	if x.stripUsage && t != nil && t.parsedStream() {
+		uf = &usageFilter{}
+	}
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -292,19 +303,18 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 			if t != nil {
 				t.write(buf[:n])
 			}
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				x.in.Error = "client went away during the response"
-				g.log.DebugContext(ctx, "client went away", "interception_id", x.in.ID, "err", werr)
-				break
+			p := buf[:n]
+			if uf != nil {
+				p = uf.feed(p)
 			}
-			if flush {
-				if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
-					x.in.Error = "client went away during the response"
-					break
-				}
+			if !g.relayWrite(ctx, w, rc, p, flush, x) {
+				break
 			}
 		}
 		if rerr == io.EOF {
+			if uf != nil {
+				g.relayWrite(ctx, w, rc, uf.flush(), flush, x)
+			}
 			break
 		}
 		if rerr != nil {
@@ -321,6 +331,16 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 	if t != nil {
 		t.finish()
 		t.x.fill(&x.in)
+		x.usageUnknown = !t.x.usageKnown()
+		if n := t.x.skippedDeep(); n > 0 {
+			g.log.WarnContext(ctx, "provider response nests JSON too deeply to read; relayed unchanged, not recorded",
+				"provider", x.prov.p.Name, "interception_id", x.in.ID, "skipped", n, "max_depth", maxJSONDepth)
+		}
+		if msg := t.x.streamError(); msg != "" && x.in.Error == "" {
+			// The provider ended its stream with an error event: the
+			// client got it as sent, the record keeps its message.
+			x.in.Error = "provider stream error: " + x.scrub(strings.ToValidUTF8(msg[:min(len(msg), upstreamErrorLimit)], ""))
+		}
 		if x.in.Error == "" && t.parsedStream() && !t.x.complete() {
 			// A stream cut short at a clean TCP end would otherwise look
 			// finished to clients that do not check for the final event
@@ -330,6 +350,26 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 		}
 	}
 	return broke
+}
+
+// relayWrite writes p to the client, flushing if flush, and reports
+// whether the client is still there.
+func (g *Gateway) relayWrite(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, p []byte, flush bool, x *exchange) bool {
+	if len(p) == 0 {
+		return true
+	}
+	if _, werr := w.Write(p); werr != nil {
+		x.in.Error = "client went away during the response"
+		g.log.DebugContext(ctx, "client went away", "interception_id", x.in.ID, "err", werr)
+		return false
+	}
+	if flush {
+		if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
+			x.in.Error = "client went away during the response"
+			return false
+		}
+	}
+	return true
 }
 
 // maxErrorBody bounds an upstream error body that the gateway reads whole
@@ -412,7 +452,13 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	if x.in.EndedAt.IsZero() {
 		x.in.EndedAt = g.now()
 	}
-	x.in.CostMicros = costMicros(g.prices(ctx, x.prov.p.ID, x.in.Model), x.in.Usage, x.prov.p.Type)
+	mc := g.modelConfig(ctx, x.prov.p.ID, x.in.Model)
+	if !x.usageUnknown {
+		// Unknown usage keeps a nil cost: 0 would claim a free call. The
+		// token counts cannot say "unknown" (they are NOT NULL columns)
+		// and stay 0.
+		x.in.CostMicros = costMicros(mc.prices, x.in.Usage, x.prov.p.Type)
+	}
 	if !g.recordContent {
 		x.in.Prompt = ""
 		x.in.Reasoning = ""
@@ -420,6 +466,12 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			x.in.ToolCalls[i].Arguments = ""
 		}
 	}
-	g.metrics.observe(&x.in, time.Since(x.start))
+	// The model label is a configured model or "other": a caller's model
+	// string would make a series per string it invents.
+	label := modelOther
+	if mc.configured {
+		label = mc.name
+	}
+	g.metrics.observe(&x.in, label, time.Since(x.start))
 	g.rec.enqueue(ctx, x.in)
 }

@@ -167,12 +167,15 @@ func errorBody(t *testing.T, body []byte) (msg string, anthropic bool) {
 	return v.Error.Message, v.Type == "error"
 }
 
-// TestErrorShapeFollowsProvider checks that the gateway's own errors take
-// the shape of the provider named in the path whatever headers the client
-// sent, and are guessed from the request only for an unknown provider.
+// TestErrorShapeFollowsProvider checks that the gateway's own errors to
+// an authenticated caller take the shape of the provider named in the
+// path whatever headers the client sent, and that a refused caller gets
+// a shape guessed from the path (then headers) that does not depend on
+// which providers exist.
 func TestErrorShapeFollowsProvider(t *testing.T) {
 	t.Parallel()
 	chatBody := []byte(`{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}`)
+	const valid = "valid" // stands for the env's own key
 	tests := []struct {
 		name      string
 		method    string
@@ -181,22 +184,30 @@ func TestErrorShapeFollowsProvider(t *testing.T) {
 		want      int
 		anthropic bool
 	}{
-		{name: "openai provider, invalid x-api-key", method: "POST", path: "/gateway/oa/v1/chat/completions",
+		{name: "refused, chat path, x-api-key", method: "POST", path: "/gateway/oa/v1/chat/completions",
 			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
-		{name: "openai provider, anthropic-version, no key", method: "POST", path: "/gateway/oa/v1/responses",
+		{name: "refused, responses path, anthropic-version, no key", method: "POST", path: "/gateway/oa/v1/responses",
 			headers: map[string]string{"Anthropic-Version": "2023-06-01"}, want: 401},
-		{name: "openai provider, messages path", method: "POST", path: "/gateway/oa/v1/messages",
-			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
-		{name: "anthropic provider, invalid bearer", method: "GET", path: "/gateway/an/v1/models",
+		{name: "refused, messages path on an openai provider", method: "POST", path: "/gateway/oa/v1/messages",
 			headers: map[string]string{"Authorization": "Bearer sk-not-a-chatd-key"}, want: 401, anthropic: true},
-		{name: "anthropic provider, wrong method", method: "GET", path: "/gateway/an/v1/chat/completions",
-			headers: map[string]string{"Authorization": "Bearer sk-not-a-chatd-key"}, want: 405, anthropic: true},
-		{name: "disabled openai provider, x-api-key", method: "POST", path: "/gateway/off/v1/chat/completions",
-			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
-		{name: "unknown provider, x-api-key guessed", method: "POST", path: "/gateway/nope/v1/chat/completions",
-			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401, anthropic: true},
-		{name: "unknown provider, bearer guessed", method: "POST", path: "/gateway/nope/v1/chat/completions",
+		{name: "refused, models, bearer", method: "GET", path: "/gateway/an/v1/models",
 			headers: map[string]string{"Authorization": "Bearer sk-not-a-chatd-key"}, want: 401},
+		{name: "refused, models, anthropic-version", method: "GET", path: "/gateway/an/v1/models",
+			headers: map[string]string{"Authorization": "Bearer sk-not-a-chatd-key", "Anthropic-Version": "2023-06-01"}, want: 401, anthropic: true},
+		{name: "refused, disabled provider", method: "POST", path: "/gateway/off/v1/chat/completions",
+			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
+		{name: "refused, unknown provider", method: "POST", path: "/gateway/nope/v1/chat/completions",
+			headers: map[string]string{"X-Api-Key": "sk-not-a-chatd-key"}, want: 401},
+		{name: "openai provider, messages path, x-api-key", method: "POST", path: "/gateway/oa/v1/messages",
+			headers: map[string]string{"X-Api-Key": valid}, want: 404},
+		{name: "anthropic provider, wrong method, bearer", method: "GET", path: "/gateway/an/v1/chat/completions",
+			headers: map[string]string{"Authorization": valid}, want: 405, anthropic: true},
+		{name: "anthropic provider, unknown route", method: "POST", path: "/gateway/an/v1/embeddings",
+			headers: map[string]string{"Authorization": valid}, want: 404, anthropic: true},
+		{name: "unknown provider, messages path guessed", method: "POST", path: "/gateway/nope/v1/messages",
+			headers: map[string]string{"Authorization": valid}, want: 404, anthropic: true},
+		{name: "invalid provider name", method: "POST", path: "/gateway/No_Such/v1/chat/completions",
+			headers: map[string]string{"X-Api-Key": valid}, want: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,7 +225,17 @@ func TestErrorShapeFollowsProvider(t *testing.T) {
 			if tt.method == "POST" {
 				body = chatBody
 			}
-			resp, b := e.do(tt.method, tt.path, body, tt.headers)
+			hdr := map[string]string{}
+			for k, v := range tt.headers {
+				switch {
+				case v == valid && k == "Authorization":
+					v = "Bearer " + e.key
+				case v == valid:
+					v = e.key
+				}
+				hdr[k] = v
+			}
+			resp, b := e.do(tt.method, tt.path, body, hdr)
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tt.want, b)
 			}

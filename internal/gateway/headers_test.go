@@ -126,18 +126,37 @@ func TestHeaderPolicy(t *testing.T) {
 	}
 }
 
+// TestUpstreamURL: base_url is what the provider's own SDK takes, and
+// the gateway calls what that SDK would call.
 func TestUpstreamURL(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, base, path, query, want string }{
-		{"bare host", "https://api.openai.com", "/v1/chat/completions", "", "https://api.openai.com/v1/chat/completions"},
-		{"with v1", "https://api.openai.com/v1/", "/v1/chat/completions", "", "https://api.openai.com/v1/chat/completions"},
-		{"prefix", "http://llm.internal/openai", "/v1/models", "", "http://llm.internal/openai/v1/models"},
-		{"query", "https://api.anthropic.com", "/v1/messages", "beta=true", "https://api.anthropic.com/v1/messages?beta=true"},
+	const (
+		oa  = store.ProviderOpenAI
+		oac = store.ProviderOpenAICompatible
+		an  = store.ProviderAnthropic
+	)
+	tests := []struct {
+		name  string
+		typ   store.ProviderType
+		base  string
+		path  string
+		query string
+		want  string
+	}{
+		{"openai sdk base", oa, "https://api.openai.com/v1", "/v1/chat/completions", "", "https://api.openai.com/v1/chat/completions"},
+		{"trailing slash", oa, "https://api.openai.com/v1/", "/v1/responses", "", "https://api.openai.com/v1/responses"},
+		{"bare host gets v1", oa, "https://api.openai.com", "/v1/chat/completions", "", "https://api.openai.com/v1/chat/completions"},
+		{"gemini shape", oac, "http://host/v1beta/openai", "/v1/chat/completions", "", "http://host/v1beta/openai/chat/completions"},
+		{"gemini shape models", oac, "http://host/v1beta/openai/", "/v1/models/gemini-2.5-pro", "", "http://host/v1beta/openai/models/gemini-2.5-pro"},
+		{"path prefix", oac, "http://llm.internal/openai", "/v1/models", "", "http://llm.internal/openai/models"},
+		{"anthropic", an, "https://api.anthropic.com", "/v1/messages", "beta=true", "https://api.anthropic.com/v1/messages?beta=true"},
+		{"anthropic legacy v1", an, "https://api.anthropic.com/v1/", "/v1/messages/count_tokens", "", "https://api.anthropic.com/v1/messages/count_tokens"},
+		{"anthropic prefix", an, "http://proxy.internal/anthropic", "/v1/models", "", "http://proxy.internal/anthropic/v1/models"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := upstreamURL(tt.base, tt.path, tt.query); got != tt.want {
+			if got := upstreamURL(tt.typ, tt.base, tt.path, tt.query); got != tt.want {
 				t.Fatalf("upstreamURL = %q, want %q", got, tt.want)
 			}
 		})

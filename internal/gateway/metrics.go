@@ -11,7 +11,8 @@ import (
 )
 
 // metrics are the gateway's Prometheus series. Labels hold provider and
-// model names, status codes and client names, never a credential. A nil
+// configured model names, status codes and client names, all from small
+// sets an administrator controls, never a credential. A nil
 // *metrics records nothing.
 type metrics struct {
 	total    *prometheus.CounterVec
@@ -68,11 +69,16 @@ func (m *metrics) end() {
 	}
 }
 
-func (m *metrics) observe(in *store.Interception, dur time.Duration) {
+// modelOther is the model label of calls to a model with no config.
+const modelOther = "other"
+
+// observe counts a finished call. model is its label: a configured
+// model's name or modelOther, never the caller's string as such.
+func (m *metrics) observe(in *store.Interception, model string, dur time.Duration) {
 	if m == nil {
 		return
 	}
-	m.total.WithLabelValues(in.ProviderName, in.Model, strconv.Itoa(in.Status), in.Client).Inc()
+	m.total.WithLabelValues(in.ProviderName, model, strconv.Itoa(in.Status), in.Client).Inc()
 	m.duration.WithLabelValues(in.ProviderName).Observe(dur.Seconds())
 	if in.TTFB > 0 {
 		m.ttfb.WithLabelValues(in.ProviderName).Observe(in.TTFB.Seconds())
@@ -85,7 +91,7 @@ func (m *metrics) observe(in *store.Interception, dur time.Duration) {
 		{"cache_write", in.Usage.CacheWrite}, {"reasoning", in.Usage.Reasoning},
 	} {
 		if t.n > 0 {
-			m.tokens.WithLabelValues(in.ProviderName, in.Model, t.name).Add(float64(t.n))
+			m.tokens.WithLabelValues(in.ProviderName, model, t.name).Add(float64(t.n))
 		}
 	}
 }

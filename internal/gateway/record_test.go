@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +196,46 @@ func TestCallerRedactsBYOKKey(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRecordStringsDoNotPinBodies: strings read from a body with gjson
+// are substrings of a copy of the whole body, and a record queued with
+// one kept that copy alive (up to 32 MiB a request, 16384 records
+// queued). Records must hold copies of just what they keep.
+func TestRecordStringsDoNotPinBodies(t *testing.T) {
+	// Not parallel: it measures the heap.
+	pad := strings.Repeat(" ", 1<<20)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	var keep []string
+	for i := range 8 {
+		ri, gerr := parseRequest(apiOpenAIChat, []byte(`{"model":"m`+strconv.Itoa(i)+`",`+pad+`"messages":[{"role":"user","content":"hi"}]}`))
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		var x chatExtractor
+		x.body([]byte(`{"choices":[{"index":0,"message":{"tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"}}]}}],` + pad + `"usage":{}}`))
+		var s chatExtractor
+		s.event("", []byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}],`+pad+`"usage":null}`))
+		var blocking, streamed store.Interception
+		x.fill(&blocking)
+		s.fill(&streamed)
+		if len(blocking.ToolCalls) != 1 || len(streamed.ToolCalls) != 1 {
+			t.Fatalf("tool calls %+v, %+v", blocking.ToolCalls, streamed.ToolCalls)
+		}
+		for _, tc := range append(blocking.ToolCalls, streamed.ToolCalls...) {
+			keep = append(keep, tc.ID, tc.Name, tc.Arguments)
+		}
+		keep = append(keep, ri.model, ri.prompt)
+	}
+	// Pinned, the bodies would hold 3 copies of 8 × 1 MiB.
+	if grew := int64(heap()) - int64(before); grew > 6<<20 {
+		t.Fatalf("heap grew by %d MiB keeping a few short strings of 8 bodies of 1 MiB", grew>>20)
+	}
+	runtime.KeepAlive(keep)
 }

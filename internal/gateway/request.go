@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -19,6 +20,10 @@ type requestInfo struct {
 	model  string
 	stream bool
 	prompt string
+	// usageBody, for a streamed Chat Completions request that does not
+	// ask for usage, is the body with stream_options.include_usage set;
+	// nil otherwise (see withIncludeUsage).
+	usageBody []byte
 }
 
 // errWrongType reports a known field of the wrong JSON type.
@@ -32,6 +37,9 @@ func parseRequest(a api, body []byte) (requestInfo, *gatewayError) {
 	if errors.Is(err, errNotObject) {
 		return ri, errorf(400, kindInvalidRequest, "request body must be a JSON object")
 	}
+	if errors.Is(err, errTooDeep) {
+		return ri, errorf(400, kindInvalidRequest, fmt.Sprintf("request body nests JSON deeper than %d levels", maxJSONDepth))
+	}
 	if err != nil {
 		return ri, errorf(400, kindInvalidRequest, "request body is not valid JSON: "+jsonErrorText(body, err))
 	}
@@ -44,10 +52,15 @@ func parseRequest(a api, body []byte) (requestInfo, *gatewayError) {
 var (
 	errNotJSON   = errors.New("malformed")
 	errNotObject = errors.New("not an object")
+	errTooDeep   = errors.New("nested too deeply")
 )
 
 func scanRequest(a api, body []byte) (requestInfo, error) {
 	var ri requestInfo
+	// Before anything recursive reads the body (see maxJSONDepth).
+	if jsonTooDeep(body) {
+		return ri, errTooDeep
+	}
 	if !gjson.ValidBytes(body) {
 		return ri, errNotJSON
 	}
@@ -58,8 +71,10 @@ func scanRequest(a api, body []byte) (requestInfo, error) {
 		return ri, errNotObject
 	}
 	var (
-		list gjson.Result // messages or input
-		err  error
+		list     gjson.Result // messages or input
+		opts     gjson.Result // stream_options (Chat Completions)
+		haveOpts bool
+		err      error
 	)
 	listKey := "messages"
 	if a == apiOpenAIResponses {
@@ -74,11 +89,16 @@ func scanRequest(a api, body []byte) (requestInfo, error) {
 			ri.stream, err = jsonBool(v, "stream")
 		case listKey:
 			list = v
+		case "stream_options":
+			opts, haveOpts = v, true
 		}
 		return err == nil
 	})
 	if err != nil {
 		return ri, err
+	}
+	if a == apiOpenAIChat && ri.stream {
+		ri.usageBody = withIncludeUsage(body, root, opts, haveOpts)
 	}
 	switch a {
 	case apiOpenAIChat, apiAnthropicMessages:
@@ -94,8 +114,10 @@ func scanRequest(a api, body []byte) (requestInfo, error) {
 			ri.prompt, _ = lastUserText(list, "input", "message", "input_text")
 		}
 	}
-	// The prompt outlives the request in the record queue; do not let it
-	// pin the whole body.
+	// Model and prompt outlive the request in the record queue: gjson
+	// results are substrings of a copy of the whole body, which they
+	// would otherwise keep alive.
+	ri.model = strings.Clone(ri.model)
 	ri.prompt = strings.Clone(ri.prompt)
 	return ri, err
 }

@@ -75,25 +75,63 @@ func flavorOf(t store.ProviderType) flavor {
 	return flavorOpenAI
 }
 
-// guessFlavor picks an error dialect before the provider is known, from
-// the shape of the path and headers a client sent.
+// guessFlavor picks an error dialect before the provider is known. The
+// path decides where one API alone serves it (Claude Code posts to
+// /v1/messages, whatever key header it sends); for the routes both
+// serve (models) and unknown ones, the headers an Anthropic client sends
+// do. It never depends on which providers exist.
 func guessFlavor(path string, h http.Header) flavor {
+	if ep, ok := findEndpoint(path); ok && ep.openai != ep.anthropic {
+		if ep.anthropic {
+			return flavorAnthropic
+		}
+		return flavorOpenAI
+	}
 	if strings.Contains(path, "/messages") || h.Get("Anthropic-Version") != "" || h.Get("X-Api-Key") != "" {
 		return flavorAnthropic
 	}
 	return flavorOpenAI
 }
 
-// upstreamURL joins a provider base URL and an endpoint path. Base URLs
-// are accepted with or without a trailing "/v1".
-func upstreamURL(base, path, rawQuery string) string {
+// SDKBaseURL returns the base URL that the SDK of provider type t takes,
+// from a provider row's base_url. base_url is defined as exactly that:
+// "https://api.openai.com/v1" or "http://host/v1beta/openai" for the
+// OpenAI types, to which the SDK appends "/chat/completions";
+// "https://api.anthropic.com" for Anthropic, to which the SDK appends
+// "/v1/messages". Two older spellings map to it: an OpenAI-style base
+// that is a bare host gets "/v1", and an Anthropic base ending in "/v1"
+// loses it. The gateway and direct mode (internal/route) both call it, so
+// they send a call to the same URL.
+func SDKBaseURL(t store.ProviderType, base string) string {
+	b, v1 := sdkBase(t, base)
+	if v1 {
+		return b + "/v1"
+	}
+	return b
+}
+
+// sdkBase is SDKBaseURL in two parts, so that upstreamURL builds a URL
+// with one allocation: the SDK base is b, plus "/v1" if v1.
+func sdkBase(t store.ProviderType, base string) (b string, v1 bool) {
 	base = strings.TrimRight(base, "/")
-	if strings.HasSuffix(base, "/v1") {
+	if t == store.ProviderAnthropic {
+		return strings.TrimSuffix(base, "/v1"), false
+	}
+	_, rest, ok := strings.Cut(base, "://")
+	return base, ok && !strings.Contains(rest, "/")
+}
+
+// upstreamURL is where the provider of type t with base URL base serves
+// the endpoint path ("/v1/..."): what its SDK would call.
+func upstreamURL(t store.ProviderType, base, path, rawQuery string) string {
+	b, v1 := sdkBase(t, base)
+	if t != store.ProviderAnthropic && !v1 {
+		// OpenAI SDKs append the endpoint path without its "/v1"; a bare
+		// host keeps it.
 		path = strings.TrimPrefix(path, "/v1")
 	}
-	u := base + path
-	if rawQuery != "" {
-		u += "?" + rawQuery
+	if rawQuery == "" {
+		return b + path
 	}
-	return u
+	return b + path + "?" + rawQuery
 }

@@ -25,8 +25,17 @@ type extractor interface {
 	event(name string, data []byte)
 	// body handles a whole blocking JSON response.
 	body(data []byte)
-	// complete reports whether a stream reached its terminal event.
+	// complete reports whether a stream reached its terminal event (an
+	// error event is one).
 	complete() bool
+	// usageKnown reports whether a usage object was read.
+	usageKnown() bool
+	// streamError is the message of an error event that ended a stream,
+	// or "". It is the provider's text, not yet scrubbed of keys.
+	streamError() string
+	// skippedDeep counts the JSON documents not read for nesting deeper
+	// than maxJSONDepth (see deepGuard).
+	skippedDeep() int
 	// fill writes what was read into in.
 	fill(in *store.Interception)
 }

@@ -45,16 +45,25 @@ type anthropicBlock struct {
 
 // anthropicExtractor reads usage, tool_use blocks and thinking text.
 type anthropicExtractor struct {
+	deepGuard
 	usage     store.Usage
+	sawUsage  bool
 	tools     map[int]*toolAcc // by content block index
 	blocking  []store.ToolCall
 	reasoning textAcc
 	done      bool
+	errText   string
 }
 
 var anthropicTextDelta = []byte(`"text_delta"`)
 
 func (x *anthropicExtractor) event(name string, data []byte) {
+	switch name {
+	case "message_start", "content_block_start", "message_delta", "error":
+		if !x.ok(data) {
+			return
+		}
+	}
 	switch name {
 	case "message_start":
 		var e struct {
@@ -63,7 +72,7 @@ func (x *anthropicExtractor) event(name string, data []byte) {
 			} `json:"message"`
 		}
 		if json.Unmarshal(data, &e) == nil {
-			e.Message.Usage.into(&x.usage)
+			x.addUsage(e.Message.Usage)
 		}
 	case "content_block_start":
 		var e struct {
@@ -87,6 +96,9 @@ func (x *anthropicExtractor) event(name string, data []byte) {
 	case "content_block_delta":
 		if bytes.Contains(data, anthropicTextDelta) {
 			return // the answer text itself is not recorded
+		}
+		if !x.ok(data) {
+			return
 		}
 		var e struct {
 			Index int `json:"index"`
@@ -112,10 +124,32 @@ func (x *anthropicExtractor) event(name string, data []byte) {
 			Usage *anthropicUsage `json:"usage"`
 		}
 		if json.Unmarshal(data, &e) == nil {
-			e.Usage.into(&x.usage)
+			x.addUsage(e.Usage)
 		}
 	case "message_stop":
 		x.done = true
+	case "error":
+		// Anthropic ends a failing stream (overloaded_error and the like)
+		// with this event and no message_stop.
+		x.done = true
+		var e struct {
+			Error struct {
+				Type    string `json:"type"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error.Message == "" && e.Error.Type == "" {
+			x.errText = string(data[:min(len(data), upstreamErrorLimit)])
+			return
+		}
+		x.errText = e.Error.Type + ": " + e.Error.Message
+	}
+}
+
+func (x *anthropicExtractor) addUsage(u *anthropicUsage) {
+	if u != nil {
+		x.sawUsage = true
+		u.into(&x.usage)
 	}
 }
 
@@ -124,11 +158,11 @@ func (x *anthropicExtractor) body(data []byte) {
 		Content []anthropicBlock `json:"content"`
 		Usage   *anthropicUsage  `json:"usage"`
 	}
-	if json.Unmarshal(data, &r) != nil {
+	if !x.ok(data) || json.Unmarshal(data, &r) != nil {
 		return
 	}
 	x.done = true
-	r.Usage.into(&x.usage)
+	x.addUsage(r.Usage)
 	for _, b := range r.Content {
 		switch b.Type {
 		case "tool_use", "server_tool_use":
@@ -150,6 +184,10 @@ func compactJSON(b []byte) []byte {
 }
 
 func (x *anthropicExtractor) complete() bool { return x.done }
+
+func (x *anthropicExtractor) usageKnown() bool { return x.sawUsage }
+
+func (x *anthropicExtractor) streamError() string { return x.errText }
 
 func (x *anthropicExtractor) fill(in *store.Interception) {
 	in.Usage = x.usage

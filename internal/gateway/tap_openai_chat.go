@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"sort"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -42,17 +43,19 @@ func (u *chatUsage) usage() store.Usage {
 // reasoning_content or reasoning fields that OpenAI-compatible servers add)
 // from Chat Completions responses.
 type chatExtractor struct {
+	deepGuard
 	usage     *chatUsage
 	tools     map[int]*toolAcc // by index; choice 0 only
 	reasoning textAcc
 	done      bool
 	finished  bool
+	errText   string
 	blocking  []store.ToolCall
 }
 
 var (
 	chatDone         = []byte("[DONE]")
-	chatInteresting  = [][]byte{[]byte(`"tool_calls"`), []byte(`"usage":{`), []byte(`"usage": {`), []byte(`"reasoning`), []byte(`"finish_reason":"`), []byte(`"finish_reason": "`)}
+	chatInteresting  = [][]byte{[]byte(`"tool_calls"`), []byte(`"usage":{`), []byte(`"usage": {`), []byte(`"reasoning`), []byte(`"finish_reason":"`), []byte(`"finish_reason": "`), []byte(`"error"`)}
 	chatPlainContent = []byte(`"content"`)
 )
 
@@ -72,10 +75,17 @@ func (x *chatExtractor) event(_ string, data []byte) {
 	if !interesting && bytes.Contains(data, chatPlainContent) {
 		return
 	}
-	if !gjson.ValidBytes(data) {
+	if !x.ok(data) || !gjson.ValidBytes(data) {
 		return
 	}
 	c := gjson.ParseBytes(data)
+	if e := c.Get("error"); e.Exists() && e.Type != gjson.Null {
+		// OpenAI and compatible servers end a failing stream with an
+		// error object instead of a chunk.
+		x.done = true
+		x.errText = chatErrorText(e)
+		return
+	}
 	if u := chatUsageOf(c.Get("usage")); u != nil {
 		x.usage = u
 	}
@@ -102,12 +112,14 @@ func (x *chatExtractor) event(_ string, data []byte) {
 				a = &toolAcc{}
 				x.tools[i] = a
 			}
+			// Strings kept in the record are cloned: gjson's are
+			// substrings of a copy of the whole event.
 			if id := tc.Get("id").String(); id != "" {
-				a.id = id
+				a.id = strings.Clone(id)
 			}
 			fn := tc.Get("function")
 			if name := fn.Get("name").String(); name != "" {
-				a.name += name
+				a.name += strings.Clone(name)
 			}
 			a.appendArgs(fn.Get("arguments").String())
 			return true
@@ -117,7 +129,7 @@ func (x *chatExtractor) event(_ string, data []byte) {
 }
 
 func (x *chatExtractor) body(data []byte) {
-	if !gjson.ValidBytes(data) {
+	if !x.ok(data) || !gjson.ValidBytes(data) {
 		return
 	}
 	r := gjson.ParseBytes(data)
@@ -133,7 +145,13 @@ func (x *chatExtractor) body(data []byte) {
 		m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
 			if len(x.blocking) < maxToolCalls {
 				fn := tc.Get("function")
-				x.blocking = append(x.blocking, store.ToolCall{ID: tc.Get("id").String(), Name: fn.Get("name").String(), Arguments: clip(fn.Get("arguments").String())})
+				// Cloned: gjson's strings are substrings of a copy of
+				// the whole body, which the record would keep alive.
+				x.blocking = append(x.blocking, store.ToolCall{
+					ID:        strings.Clone(tc.Get("id").String()),
+					Name:      strings.Clone(fn.Get("name").String()),
+					Arguments: strings.Clone(clip(fn.Get("arguments").String())),
+				})
 			}
 			return true
 		})
@@ -144,6 +162,27 @@ func (x *chatExtractor) body(data []byte) {
 // complete: "[DONE]" ends every OpenAI stream; some compatible servers
 // stop after the finish_reason chunk instead.
 func (x *chatExtractor) complete() bool { return x.done || x.finished }
+
+func (x *chatExtractor) usageKnown() bool { return x.usage != nil }
+
+func (x *chatExtractor) streamError() string { return x.errText }
+
+// chatErrorText reads an error member: an object with a message (and a
+// type or code), or, from some compatible servers, a bare string.
+func chatErrorText(e gjson.Result) string {
+	if !e.IsObject() {
+		return e.String()
+	}
+	msg := e.Get("message").String()
+	kind := e.Get("type").String()
+	if kind == "" {
+		kind = e.Get("code").String()
+	}
+	if kind == "" {
+		return msg
+	}
+	return kind + ": " + msg
+}
 
 func (x *chatExtractor) fill(in *store.Interception) {
 	if x.usage != nil {

@@ -34,24 +34,46 @@ type responsesItem struct {
 type responsesObject struct {
 	Usage  *responsesUsage `json:"usage"`
 	Output []responsesItem `json:"output"`
+	Error  *responsesError `json:"error"` // set on response.failed
+}
+
+type responsesError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e responsesError) String() string {
+	if e.Code == "" {
+		return e.Message
+	}
+	return e.Code + ": " + e.Message
 }
 
 // responsesExtractor reads the final response object, which carries
 // usage, every output item and reasoning summaries. Until it arrives,
 // finished tool call items are kept so a broken stream still shows them.
 type responsesExtractor struct {
+	deepGuard
 	usage     *responsesUsage
 	tools     []store.ToolCall
 	reasoning textAcc
 	done      bool
 	final     bool
+	errText   string
+}
+
+// responsesTerminal are the types of the events that end a stream, as
+// they appear in data when a server omits "event:" lines.
+var responsesTerminal = [][]byte{
+	[]byte(`"response.completed"`), []byte(`"response.incomplete"`), []byte(`"response.failed"`),
+	[]byte(`"type":"error"`), []byte(`"type": "error"`),
 }
 
 func (x *responsesExtractor) event(name string, data []byte) {
 	switch name {
-	case "response.completed", "response.incomplete", "response.failed":
+	case "response.completed", "response.incomplete", "response.failed", "error":
 	case "response.output_item.done":
-		if x.final {
+		if x.final || !x.ok(data) {
 			return
 		}
 		var e struct {
@@ -63,21 +85,40 @@ func (x *responsesExtractor) event(name string, data []byte) {
 		return
 	case "":
 		// Servers that omit "event:" lines still name the type in data.
-		if !bytes.Contains(data, []byte(`"response.completed"`)) && !bytes.Contains(data, []byte(`"response.incomplete"`)) && !bytes.Contains(data, []byte(`"response.failed"`)) {
+		if !containsAny(data, responsesTerminal) {
 			return
 		}
 	default:
 		return
 	}
+	if !x.ok(data) {
+		return
+	}
 	var e struct {
 		Type     string          `json:"type"`
+		Code     string          `json:"code"`
+		Message  string          `json:"message"`
 		Response responsesObject `json:"response"`
 	}
 	if json.Unmarshal(data, &e) != nil {
+		if name == "error" {
+			x.done = true
+			x.errText = string(data[:min(len(data), upstreamErrorLimit)])
+		}
 		return
 	}
-	switch e.Type {
-	case "response.completed", "response.incomplete", "response.failed":
+	switch {
+	case name == "error" || e.Type == "error":
+		// A stream that fails before or instead of response.failed.
+		x.done = true
+		x.errText = responsesError{Code: e.Code, Message: e.Message}.String()
+		return
+	case e.Type == "response.failed":
+		x.errText = "response failed"
+		if e.Response.Error != nil {
+			x.errText = e.Response.Error.String()
+		}
+	case e.Type == "response.completed", e.Type == "response.incomplete":
 	default:
 		return
 	}
@@ -85,9 +126,18 @@ func (x *responsesExtractor) event(name string, data []byte) {
 	x.object(e.Response)
 }
 
+func containsAny(b []byte, subs [][]byte) bool {
+	for _, s := range subs {
+		if bytes.Contains(b, s) {
+			return true
+		}
+	}
+	return false
+}
+
 func (x *responsesExtractor) body(data []byte) {
 	var r responsesObject
-	if json.Unmarshal(data, &r) != nil {
+	if !x.ok(data) || json.Unmarshal(data, &r) != nil {
 		return
 	}
 	x.done = true
@@ -125,6 +175,10 @@ func (x *responsesExtractor) item(it responsesItem) {
 }
 
 func (x *responsesExtractor) complete() bool { return x.done }
+
+func (x *responsesExtractor) usageKnown() bool { return x.usage != nil }
+
+func (x *responsesExtractor) streamError() string { return x.errText }
 
 func (x *responsesExtractor) fill(in *store.Interception) {
 	if u := x.usage; u != nil {

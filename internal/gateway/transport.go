@@ -28,18 +28,22 @@ var errAborted = fmt.Errorf("gateway: response aborted: %w", io.ErrUnexpectedEOF
 // socket. source is recorded on each interception (store.SourceAgents for
 // the chat daemon); if empty, SourceAgents.
 //
-// The request URL's host is ignored; its path is read from "/v1/" on, so
-// SDK base URLs such as "http://gateway/v1" work. Every request must carry
-// a delegated key id in its context. The response body streams through a
-// pipe as the handler writes it; closing it early cancels the upstream
-// call. The transport is safe for concurrent use.
+// The request URL's host is ignored. Its path is the endpoint path
+// ("/v1/chat/completions"), after an optional "/gateway/NAME" prefix
+// naming this transport's provider, so that SDK base URLs such as
+// "http://gateway/v1" and "http://gateway/gateway/NAME/v1" both work.
+// Every request must carry a delegated key id in its context. The
+// response body streams through a pipe as the handler writes it; closing
+// it early cancels the upstream call. The transport is safe for
+// concurrent use.
 func (g *Gateway) TransportFor(providerName, source string) http.RoundTripper {
-	return &transport{g: g, provider: providerName, source: cmp.Or(source, store.SourceAgents)}
+	return &transport{g: g, provider: providerName, prefix: "/gateway/" + providerName, source: cmp.Or(source, store.SourceAgents)}
 }
 
 type transport struct {
 	g        *Gateway
 	provider string
+	prefix   string // "/gateway/" + provider
 	source   string
 }
 
@@ -51,9 +55,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, ErrNoDelegatedKey
 	}
+	// Strip the prefix rather than search for "/v1/": a provider may be
+	// called "v1".
 	path := req.URL.Path
-	if i := strings.Index(path, "/v1/"); i >= 0 {
-		path = path[i:]
+	if rest, ok := strings.CutPrefix(path, t.prefix); ok && strings.HasPrefix(rest, "/") {
+		path = rest
 	}
 
 	ctx, cancel := context.WithCancel(req.Context())

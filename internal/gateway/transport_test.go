@@ -174,3 +174,34 @@ func waitClosed(t *testing.T, c <-chan struct{}, what string) {
 type panicReader struct{}
 
 func (panicReader) Read([]byte) (int, error) { panic("reader boom") }
+
+// TestTransportProviderNamedV1: the transport found the endpoint by the
+// first "/v1/" in the path, so the route's base URL for a provider
+// called "v1" ("/gateway/v1/v1/...") reached no endpoint.
+func TestTransportProviderNamedV1(t *testing.T) {
+	t.Parallel()
+	f := llmtest.Load(t, "openai-chat/blocking-plain")
+	up := llmtest.NewServer(t, f.Response(), f.Response())
+	e := newEnv(t, envOptions{})
+	e.addProvider("v1", store.ProviderOpenAI, up.URL)
+	for _, u := range []string{"http://chatd-gateway/gateway/v1/v1/chat/completions", "http://chatd-gateway/v1/chat/completions"} {
+		req, err := http.NewRequestWithContext(WithDelegatedKeyID(t.Context(), e.keyID), http.MethodPost, u, bytes.NewReader(f.Request))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.gw.TransportFor("v1", "").RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(body, f.Body) {
+			t.Fatalf("%s: status %d: %s", u, resp.StatusCode, body)
+		}
+	}
+	for _, r := range up.Requests() {
+		if r.Path != "/v1/chat/completions" {
+			t.Fatalf("upstream path %q", r.Path)
+		}
+	}
+}

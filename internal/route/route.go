@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"charm.land/fantasy"
 	"charm.land/fantasy/providers/anthropic"
@@ -402,19 +401,11 @@ func (r *Router) directRoute(ctx context.Context, req Request, p store.Provider)
 	}, nil
 }
 
-// directBaseURL adapts a provider base URL, stored with or without "/v1"
-// as the gateway accepts it, to what each SDK appends: the OpenAI SDK
-// adds "/chat/completions", the Anthropic SDK "/v1/messages".
+// directBaseURL is the base URL the provider's SDK takes, as the gateway
+// computes it (gateway.SDKBaseURL), so that direct mode and gateway mode
+// call the same upstream URL for the same provider row.
 func directBaseURL(t store.ProviderType, base string) string {
-	base = strings.TrimRight(base, "/")
-	hasV1 := strings.HasSuffix(base, "/v1")
-	switch {
-	case t == store.ProviderAnthropic && hasV1:
-		return strings.TrimSuffix(base, "/v1")
-	case t != store.ProviderAnthropic && !hasV1:
-		return base + "/v1"
-	}
-	return base
+	return gateway.SDKBaseURL(t, base)
 }
 
 // userKey returns the user's own key for p, or a zero Value when BYOK is
