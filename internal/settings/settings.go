@@ -17,7 +17,9 @@ const (
 	// DebugRecording is "true" or "false".
 	DebugRecording = chatdebug.SettingKey
 	// CompactionThresholdPercent is an integer from 1 to 100: how full the
-	// context window may get before a chat is compacted.
+	// context window may get before a chat is compacted. A model config's
+	// own threshold (store.ModelConfig.CompactionThresholdPercent) comes
+	// between the user's and the deployment's.
 	CompactionThresholdPercent = "compaction_threshold_percent"
 )
 
@@ -80,10 +82,34 @@ func ModelOverride(ctx context.Context, st Store, userID, kind string) (id strin
 }
 
 // CompactionThreshold returns the user's, else the deployment's,
-// compaction threshold in percent; ok is false when neither is set or the
-// stored value is not an integer from 1 to 100.
+// compaction threshold in percent; ok is false when neither is set. It is
+// CompactionThresholdFor a model config without a threshold of its own.
 func CompactionThreshold(ctx context.Context, st Store, userID string) (pct int, ok bool, err error) {
-	v, ok, err := lookup(ctx, st, userID, CompactionThresholdPercent)
+	return CompactionThresholdFor(ctx, st, userID, nil)
+}
+
+// CompactionThresholdFor returns the compaction threshold in percent of
+// a chat of userID on a model config whose own threshold is modelPct
+// (store.ModelConfig.CompactionThresholdPercent; nil: none): the user's
+// setting, else the model's, else the deployment's setting. ok is false
+// when none is set; a value that is not an integer from 1 to 100 counts
+// as unset.
+func CompactionThresholdFor(ctx context.Context, st Store, userID string, modelPct *int) (pct int, ok bool, err error) {
+	if userID != "" {
+		v, err := st.GetUserSetting(ctx, userID, CompactionThresholdPercent)
+		switch {
+		case err == nil:
+			if n, err := ParsePercent(v); err == nil {
+				return n, true, nil
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return 0, false, fmt.Errorf("read user setting %q: %w", CompactionThresholdPercent, err)
+		}
+	}
+	if modelPct != nil && *modelPct >= 1 && *modelPct <= 100 {
+		return *modelPct, true, nil
+	}
+	v, ok, err := lookup(ctx, st, "", CompactionThresholdPercent)
 	if err != nil || !ok {
 		return 0, false, err
 	}

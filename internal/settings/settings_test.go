@@ -86,29 +86,46 @@ func TestModelOverride(t *testing.T) {
 
 func TestCompactionThreshold(t *testing.T) {
 	t.Parallel()
+	pct := func(n int) *int { return &n }
 	tests := []struct {
-		name   string
-		user   map[string]string
-		deploy map[string]string
-		want   int
-		wantOK bool
+		name     string
+		user     map[string]string
+		deploy   map[string]string
+		model    *int
+		failUser bool
+		want     int
+		wantOK   bool
+		wantErr  bool
 	}{
 		{name: "unset"},
 		{name: "deployment", deploy: map[string]string{CompactionThresholdPercent: "80"}, want: 80, wantOK: true},
 		{name: "user wins", user: map[string]string{"u/" + CompactionThresholdPercent: "50"}, deploy: map[string]string{CompactionThresholdPercent: "80"}, want: 50, wantOK: true},
 		{name: "garbage is unset", deploy: map[string]string{CompactionThresholdPercent: "lots"}},
 		{name: "out of range is unset", deploy: map[string]string{CompactionThresholdPercent: "101"}},
+		{name: "model beats deployment", model: pct(60), deploy: map[string]string{CompactionThresholdPercent: "80"}, want: 60, wantOK: true},
+		{name: "model alone", model: pct(60), want: 60, wantOK: true},
+		{name: "user beats model", user: map[string]string{"u/" + CompactionThresholdPercent: "50"}, model: pct(60), deploy: map[string]string{CompactionThresholdPercent: "80"}, want: 50, wantOK: true},
+		{name: "garbage user falls to model", user: map[string]string{"u/" + CompactionThresholdPercent: "lots"}, model: pct(60), want: 60, wantOK: true},
+		{name: "out of range model is unset", model: pct(0), deploy: map[string]string{CompactionThresholdPercent: "80"}, want: 80, wantOK: true},
+		{name: "store error", failUser: true, model: pct(60), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := &fakeStore{user: tt.user, deploy: tt.deploy}
-			got, ok, err := CompactionThreshold(t.Context(), f, "u")
-			if err != nil {
-				t.Fatal(err)
+			f := &fakeStore{user: tt.user, deploy: tt.deploy, failUser: tt.failUser}
+			got, ok, err := CompactionThresholdFor(t.Context(), f, "u", tt.model)
+			if tt.model == nil {
+				// Without a model threshold it is CompactionThreshold.
+				got2, ok2, err2 := CompactionThreshold(t.Context(), f, "u")
+				if got2 != got || ok2 != ok || (err2 != nil) != (err != nil) {
+					t.Fatalf("CompactionThreshold = %d, %t, %v; CompactionThresholdFor without a model = %d, %t, %v", got2, ok2, err2, got, ok, err)
+				}
+			}
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %t", err, tt.wantErr)
 			}
 			if got != tt.want || ok != tt.wantOK {
-				t.Fatalf("CompactionThreshold = %d, %t; want %d, %t", got, ok, tt.want, tt.wantOK)
+				t.Fatalf("CompactionThresholdFor = %d, %t; want %d, %t", got, ok, tt.want, tt.wantOK)
 			}
 		})
 	}

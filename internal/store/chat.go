@@ -104,8 +104,13 @@ type Chat struct {
 	ClientTools   []ToolSpec
 	// ActionDeadline is when a requires_action wait gives up.
 	ActionDeadline *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// OrphanCostMicros is what the chat's model calls that left no
+	// message cost (see Chats.AddOrphanSpend); nil while none was priced.
+	OrphanCostMicros *int64
+	// OrphanUnpricedCalls counts those calls whose model has no price.
+	OrphanUnpricedCalls int64
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Message is a committed message of a chat. Seq orders a chat's messages
@@ -169,6 +174,10 @@ type SendResult struct {
 	Chat    Chat
 	Message *Message       // set when committed
 	Queued  *QueuedMessage // set when queued
+	// Started is set when the send started a turn with the head of the
+	// queue instead, queueing the message behind it: a chat in error
+	// keeps its queue, and what was queued first runs first.
+	Started *Message
 }
 
 // ChatFilter narrows ListChats.
@@ -194,9 +203,23 @@ type Chats interface {
 	ListChats(ctx context.Context, f ChatFilter) ([]Chat, error)
 	// ListMessages returns visible messages with Seq > afterSeq in order.
 	ListMessages(ctx context.Context, chatID string, afterSeq int64, limit int) ([]Message, error)
+	// ListAllMessages is ListMessages with the soft-deleted messages
+	// (DeletedAt set) included: an edit drops messages from the history,
+	// not what their model calls cost.
+	ListAllMessages(ctx context.Context, chatID string, afterSeq int64, limit int) ([]Message, error)
 	ListQueued(ctx context.Context, chatID string) ([]QueuedMessage, error)
 
 	// User transitions.
+
+	// Send adds a user message. A waiting chat commits it, starting a
+	// turn. A chat in error does too when its queue is empty; otherwise
+	// the head of its queue starts the turn (SendResult.Started) and the
+	// message is queued behind what was queued before it. A busy chat
+	// queues it at the tail. With SendInterrupt it runs next instead: a
+	// running or interrupting chat queues it at the head and interrupts
+	// the turn, a chat waiting on the client cancels the pending calls
+	// and commits it, and an idle chat commits it at once, ahead of any
+	// queue.
 	Send(ctx context.Context, chatID string, parts []Part, apiKeyID, createdBy string, mode SendMode) (SendResult, error)
 	EditMessage(ctx context.Context, chatID, messageID string, parts []Part, apiKeyID string) (Chat, Message, error)
 	DeleteQueued(ctx context.Context, chatID, queuedID string) (Chat, error)
@@ -219,10 +242,20 @@ type Chats interface {
 	EnterRequiresAction(ctx context.Context, chatID, workerID string, deadline time.Time) (Chat, error)
 	// CancelRequiresAction gives up waiting for client tool results: it
 	// inserts an error result for each pending call and makes the chat
-	// runnable again. Anyone may call it once the deadline has passed.
+	// runnable again. Anyone may call it once the deadline has passed, by
+	// the database's clock; before, it is refused (*TransitionError).
 	CancelRequiresAction(ctx context.Context, chatID string) (Chat, error)
 	// ExpiredActions lists chats whose requires_action deadline passed.
 	ExpiredActions(ctx context.Context, limit int) ([]string, error)
+	// AddOrphanSpend records a model call of the chat that left no
+	// message (a compaction summary that failed after the provider
+	// reported its usage, or whose commit was refused), so the chat's cost
+	// still covers it: a non-nil cost is added to OrphanCostMicros, a nil
+	// one (a model with no price) adds one to OrphanUnpricedCalls. It is
+	// not a transition: every chat takes it whatever its state, archived
+	// or not, and SnapshotVersion and UpdatedAt stay. An unknown chat is
+	// ErrNotFound.
+	AddOrphanSpend(ctx context.Context, chatID string, cost *int64) error
 	// CountBusySubagents counts child chats with a turn in progress or
 	// waiting on the client (running, interrupting, requires_action):
 	// those of ownerID and all of them, across every replica.

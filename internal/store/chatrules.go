@@ -102,6 +102,12 @@ func CheckTransition(c Chat, op ChatOp, now time.Time) error {
 		if c.Status != ChatRequiresAction {
 			return refuse("the chat is not waiting for tool results")
 		}
+		// Judged inside the transaction: a chat that got its results and
+		// waits again, with a new deadline, since a sweeper listed it as
+		// expired must not lose the new wait.
+		if c.ActionDeadline != nil && now.Before(*c.ActionDeadline) {
+			return refuse("the deadline for tool results has not passed")
+		}
 	default:
 		return refuse("unknown transition")
 	}

@@ -57,6 +57,37 @@ func TestCheckTransition(t *testing.T) {
 	}
 }
 
+// TestCancelRequiresActionDeadline: a wait is cancelled only once its
+// deadline passed, judged by the transition's own clock, so a sweeper
+// working from a stale list cannot cut a newer wait short.
+func TestCancelRequiresActionDeadline(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	later, earlier := now.Add(time.Second), now.Add(-time.Second)
+	tests := []struct {
+		name     string
+		deadline *time.Time
+		ok       bool
+	}{
+		{"before the deadline", &later, false},
+		{"at the deadline", &now, true},
+		{"after the deadline", &earlier, true},
+		{"no deadline", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := CheckTransition(Chat{Status: ChatRequiresAction, ActionDeadline: tt.deadline}, OpCancelRequiresAction, now)
+			if tt.ok != (err == nil) {
+				t.Fatalf("CheckTransition = %v, want ok %v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrConflict) {
+				t.Fatalf("CheckTransition = %v, want ErrConflict", err)
+			}
+		})
+	}
+}
+
 func TestLeaseLive(t *testing.T) {
 	t.Parallel()
 	now := time.Now()

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Role is what a user may do.
 type Role string
@@ -125,19 +128,45 @@ type ModelConfig struct {
 	// UseResponsesAPI makes chatd call an OpenAI-type model through the
 	// Responses API instead of Chat Completions.
 	UseResponsesAPI bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// CompactionThresholdPercent is how full, from 1 to 100 percent, the
+	// context window of a chat on this model may get before the chat is
+	// compacted. A user's own threshold setting overrides it; nil inherits
+	// the deployment's setting.
+	CompactionThresholdPercent *int
+	CreatedAt                  time.Time
+	UpdatedAt                  time.Time
 }
 
 // ModelPatch changes the non-nil fields of a model config. Prices replaces
-// all four prices when non-nil.
+// all four prices when non-nil. ClearCompactionThreshold sets the
+// model's threshold back to nil (inherit); it cannot go with a new
+// CompactionThresholdPercent.
 type ModelPatch struct {
-	DisplayName     *string
-	ContextLimit    *int64
-	Prices          *Prices
-	Enabled         *bool
-	IsDefault       *bool
-	UseResponsesAPI *bool
+	DisplayName                *string
+	ContextLimit               *int64
+	Prices                     *Prices
+	Enabled                    *bool
+	IsDefault                  *bool
+	UseResponsesAPI            *bool
+	CompactionThresholdPercent *int
+	ClearCompactionThreshold   bool
+}
+
+// CheckThreshold refuses a compaction threshold outside 1 to 100 percent
+// with ErrInvalid; nil (inherit) is valid.
+func CheckThreshold(pct *int) error {
+	if pct != nil && (*pct < 1 || *pct > 100) {
+		return fmt.Errorf("%w: compaction threshold %d%% is not from 1 to 100", ErrInvalid, *pct)
+	}
+	return nil
+}
+
+// Check refuses a patch that can never apply, with ErrInvalid.
+func (p ModelPatch) Check() error {
+	if p.ClearCompactionThreshold && p.CompactionThresholdPercent != nil {
+		return fmt.Errorf("%w: a patch cannot both set and clear the compaction threshold", ErrInvalid)
+	}
+	return CheckThreshold(p.CompactionThresholdPercent)
 }
 
 // UserProviderKey is a user's own key for a provider (BYOK).

@@ -37,6 +37,8 @@ type Tx interface {
 	DeleteFrom(ctx context.Context, chatID string, seq int64, now time.Time) error
 	// Enqueue appends q at the end of the chat's queue.
 	Enqueue(ctx context.Context, q store.QueuedMessage, now time.Time) (store.QueuedMessage, error)
+	// EnqueueHead puts q at the head of the chat's queue.
+	EnqueueHead(ctx context.Context, q store.QueuedMessage, now time.Time) (store.QueuedMessage, error)
 	// PopQueued removes and returns the head of the queue; ok is false
 	// when the queue is empty.
 	PopQueued(ctx context.Context, chatID string) (q store.QueuedMessage, ok bool, err error)
@@ -191,7 +193,28 @@ func Send(ctx context.Context, tx Tx, chatID string, parts []store.Part, apiKeyI
 	}
 	var res store.SendResult
 	c, err := UserOp(ctx, tx, chatID, store.OpSend, func(c *store.Chat, now time.Time) error {
+		nq := store.QueuedMessage{ChatID: c.ID, Parts: parts, APIKeyID: apiKeyID, CreatedBy: createdBy}
 		commit := c.Status == store.ChatWaiting || c.Status == store.ChatError
+		// A failed turn keeps its queue: what was queued first runs
+		// first, and this message waits behind it. (A waiting chat's
+		// queue is empty: a turn ends waiting only when nothing is left
+		// to pop.)
+		if c.Status == store.ChatError && mode != store.SendInterrupt {
+			q, ok, err := tx.PopQueued(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				m, err := commitUser(ctx, tx, c, q.Parts, q.APIKeyID, q.CreatedBy, now)
+				if err != nil {
+					return err
+				}
+				res.Started = &m
+				nq, err = tx.Enqueue(ctx, nq, now)
+				res.Queued = &nq
+				return err
+			}
+		}
 		if c.Status == store.ChatRequiresAction && mode == store.SendInterrupt {
 			if err := cancelPending(ctx, tx, c, cancelNewMessage, now); err != nil {
 				return err
@@ -203,11 +226,18 @@ func Send(ctx context.Context, tx Tx, chatID string, parts []store.Part, apiKeyI
 			res.Message = &m
 			return err
 		}
-		q, err := tx.Enqueue(ctx, store.QueuedMessage{ChatID: c.ID, Parts: parts, APIKeyID: apiKeyID, CreatedBy: createdBy}, now)
-		res.Queued = &q
-		if mode == store.SendInterrupt && c.Status == store.ChatRunning {
-			c.Status = store.ChatInterrupting
+		if mode == store.SendInterrupt {
+			// It runs next: the turn stops and the head of the queue
+			// starts the next one.
+			q, err := tx.EnqueueHead(ctx, nq, now)
+			res.Queued = &q
+			if c.Status == store.ChatRunning {
+				c.Status = store.ChatInterrupting
+			}
+			return err
 		}
+		q, err := tx.Enqueue(ctx, nq, now)
+		res.Queued = &q
 		return err
 	})
 	if err != nil {

@@ -18,7 +18,8 @@ var _ store.Chats = (*DB)(nil)
 
 const chatCols = `id, owner_id, title, status, archived, model_config_id, coalesce(parent_chat_id, ''),
 	root_chat_id, api_key_id, worker_id, lease_expires_at, snapshot_version, last_error,
-	retry, debug_override, client_tools, action_deadline, created_at, updated_at`
+	retry, debug_override, client_tools, action_deadline, created_at, updated_at,
+	orphan_cost_micros, orphan_unpriced_calls`
 
 func scanChat(row pgx.Row, extra ...any) (store.Chat, error) {
 	var (
@@ -29,7 +30,8 @@ func scanChat(row pgx.Row, extra ...any) (store.Chat, error) {
 	)
 	dest := append([]any{&c.ID, &c.OwnerID, &c.Title, &status, &c.Archived, &c.ModelConfigID, &c.ParentChatID,
 		&c.RootChatID, &c.APIKeyID, &c.WorkerID, &c.LeaseExpiresAt, &c.SnapshotVersion, &c.LastError,
-		&retry, &c.DebugOverride, &tools, &c.ActionDeadline, &c.CreatedAt, &c.UpdatedAt}, extra...)
+		&retry, &c.DebugOverride, &tools, &c.ActionDeadline, &c.CreatedAt, &c.UpdatedAt,
+		&c.OrphanCostMicros, &c.OrphanUnpricedCalls}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return store.Chat{}, err
 	}
@@ -217,6 +219,16 @@ func (t pgTx) DeleteFrom(ctx context.Context, chatID string, seq int64, at time.
 }
 
 func (t pgTx) Enqueue(ctx context.Context, q store.QueuedMessage, at time.Time) (store.QueuedMessage, error) {
+	return t.enqueue(ctx, q, at, `(SELECT coalesce(max(position), 0) + 1 FROM queued_messages WHERE chat_id = $2)`)
+}
+
+func (t pgTx) EnqueueHead(ctx context.Context, q store.QueuedMessage, at time.Time) (store.QueuedMessage, error) {
+	return t.enqueue(ctx, q, at, `(SELECT coalesce(min(position), 1) - 1 FROM queued_messages WHERE chat_id = $2)`)
+}
+
+// enqueue inserts q at position, a constant SQL expression of the chat id
+// ($2).
+func (t pgTx) enqueue(ctx context.Context, q store.QueuedMessage, at time.Time, position string) (store.QueuedMessage, error) {
 	parts, err := chatJSON(q.Parts)
 	if err != nil {
 		return store.QueuedMessage{}, err
@@ -224,7 +236,7 @@ func (t pgTx) Enqueue(ctx context.Context, q store.QueuedMessage, at time.Time) 
 	q.ID = newID()
 	q.CreatedAt = at.Truncate(time.Microsecond)
 	err = t.tx.QueryRow(ctx, `INSERT INTO queued_messages (`+queuedCols+`)
-		VALUES ($1, $2, (SELECT coalesce(max(position), 0) + 1 FROM queued_messages WHERE chat_id = $2), $3, $4, $5, $6)
+		VALUES ($1, $2, `+position+`, $3, $4, $5, $6)
 		RETURNING position`,
 		q.ID, q.ChatID, parts, q.APIKeyID, q.CreatedBy, q.CreatedAt).Scan(&q.Position)
 	if err != nil {
@@ -375,11 +387,23 @@ func (db *DB) ListChats(ctx context.Context, f store.ChatFilter) ([]store.Chat, 
 
 // ListMessages returns the chat's visible messages after afterSeq.
 func (db *DB) ListMessages(ctx context.Context, chatID string, afterSeq int64, limit int) ([]store.Message, error) {
+	return db.listMessages(ctx, chatID, afterSeq, limit, `AND deleted_at IS NULL`)
+}
+
+// ListAllMessages returns the chat's messages after afterSeq, soft-deleted
+// ones included.
+func (db *DB) ListAllMessages(ctx context.Context, chatID string, afterSeq int64, limit int) ([]store.Message, error) {
+	return db.listMessages(ctx, chatID, afterSeq, limit, ``)
+}
+
+// listMessages lists messages after afterSeq that also match cond, a
+// constant SQL condition.
+func (db *DB) listMessages(ctx context.Context, chatID string, afterSeq int64, limit int, cond string) ([]store.Message, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
 	rows, err := db.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE chat_id = $1 AND seq > $2 AND deleted_at IS NULL ORDER BY seq LIMIT $3`, chatID, afterSeq, limit)
+		WHERE chat_id = $1 AND seq > $2 `+cond+` ORDER BY seq LIMIT $3`, chatID, afterSeq, limit)
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("list messages of chat %q", chatID), err)
 	}

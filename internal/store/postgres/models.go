@@ -10,13 +10,15 @@ import (
 
 const modelCols = `id, provider_id, model, display_name, context_limit,
 	price_input, price_output, price_cache_read, price_cache_write,
-	enabled, is_default, use_responses_api, created_at, updated_at`
+	enabled, is_default, use_responses_api, created_at, updated_at,
+	compaction_threshold_percent`
 
 func scanModel(row pgx.Row) (store.ModelConfig, error) {
 	var m store.ModelConfig
 	if err := row.Scan(&m.ID, &m.ProviderID, &m.Model, &m.DisplayName, &m.ContextLimit,
 		&m.Prices.Input, &m.Prices.Output, &m.Prices.CacheRead, &m.Prices.CacheWrite,
-		&m.Enabled, &m.IsDefault, &m.UseResponsesAPI, &m.CreatedAt, &m.UpdatedAt); err != nil {
+		&m.Enabled, &m.IsDefault, &m.UseResponsesAPI, &m.CreatedAt, &m.UpdatedAt,
+		&m.CompactionThresholdPercent); err != nil {
 		return store.ModelConfig{}, err
 	}
 	m.CreatedAt = m.CreatedAt.UTC()
@@ -43,6 +45,9 @@ func clearDefault(ctx context.Context, tx pgx.Tx, keep string) error {
 // default replaces the old one in the same transaction.
 func (db *DB) CreateModel(ctx context.Context, m store.ModelConfig) (store.ModelConfig, error) {
 	op := fmt.Sprintf("create model %q", m.Model)
+	if err := store.CheckThreshold(m.CompactionThresholdPercent); err != nil {
+		return store.ModelConfig{}, fmt.Errorf("%s: %w", op, err)
+	}
 	id := orNewID(m.ID)
 	var out store.ModelConfig
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -55,12 +60,14 @@ func (db *DB) CreateModel(ctx context.Context, m store.ModelConfig) (store.Model
 		out, err = scanModel(tx.QueryRow(ctx, `
 			INSERT INTO models (id, provider_id, model, display_name, context_limit,
 				price_input, price_output, price_cache_read, price_cache_write,
-				enabled, is_default, use_responses_api, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, COALESCE($12, now()), COALESCE($13, $12, now()))
+				enabled, is_default, use_responses_api, created_at, updated_at,
+				compaction_threshold_percent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, COALESCE($12, now()), COALESCE($13, $12, now()), $15)
 			RETURNING `+modelCols,
 			id, m.ProviderID, m.Model, m.DisplayName, m.ContextLimit,
 			m.Prices.Input, m.Prices.Output, m.Prices.CacheRead, m.Prices.CacheWrite,
-			m.Enabled, m.IsDefault, nullTime(m.CreatedAt), nullTime(m.UpdatedAt), m.UseResponsesAPI))
+			m.Enabled, m.IsDefault, nullTime(m.CreatedAt), nullTime(m.UpdatedAt), m.UseResponsesAPI,
+			m.CompactionThresholdPercent))
 		return err
 	})
 	if err != nil {
@@ -105,6 +112,9 @@ func (db *DB) ListModels(ctx context.Context) ([]store.ModelConfig, error) {
 // clears the previous default in the same transaction.
 func (db *DB) UpdateModel(ctx context.Context, id string, p store.ModelPatch) (store.ModelConfig, error) {
 	op := fmt.Sprintf("update model %q", id)
+	if err := p.Check(); err != nil {
+		return store.ModelConfig{}, fmt.Errorf("%s: %w", op, err)
+	}
 	var prices store.Prices
 	if p.Prices != nil {
 		prices = *p.Prices
@@ -128,12 +138,14 @@ func (db *DB) UpdateModel(ctx context.Context, id string, p store.ModelPatch) (s
 				enabled = COALESCE($9, enabled),
 				is_default = COALESCE($10, is_default),
 				use_responses_api = COALESCE($11, use_responses_api),
+				compaction_threshold_percent = CASE WHEN $12::boolean THEN $13 ELSE compaction_threshold_percent END,
 				updated_at = now()
 			WHERE id = $1
 			RETURNING `+modelCols,
 			id, p.DisplayName, p.ContextLimit, p.Prices != nil,
 			prices.Input, prices.Output, prices.CacheRead, prices.CacheWrite,
-			p.Enabled, p.IsDefault, p.UseResponsesAPI))
+			p.Enabled, p.IsDefault, p.UseResponsesAPI,
+			p.CompactionThresholdPercent != nil || p.ClearCompactionThreshold, p.CompactionThresholdPercent))
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,10 @@ type Config struct {
 	// MaxConns caps the connection pool. If zero, pgxpool's default is used
 	// (the greater of 4 and the number of CPUs).
 	MaxConns int32
+	// Statements, if not nil, counts the SQL statements the pool sends
+	// after migrating: each query (BEGIN and COMMIT included) and each
+	// query of a batch (load measurements). If nil, no tracer is set.
+	Statements *atomic.Int64
 }
 
 // DB is a store.Store backed by PostgreSQL. It is safe for concurrent use.
@@ -70,6 +75,9 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 
 	if err := migrate(ctx, pc.ConnConfig.Copy(), log); err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if c.Statements != nil {
+		pc.ConnConfig.Tracer = statementTracer{n: c.Statements}
 	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, pc)

@@ -18,7 +18,8 @@ var _ store.Chats = (*DB)(nil)
 
 const chatColumns = `id, owner_id, title, status, archived, model_config_id, parent_chat_id,
 	root_chat_id, api_key_id, worker_id, lease_expires_at, snapshot_version, last_error,
-	retry, debug_override, client_tools, action_deadline, created_at, updated_at`
+	retry, debug_override, client_tools, action_deadline, created_at, updated_at,
+	orphan_cost_micros, orphan_unpriced_calls`
 
 func scanChat(s rowScanner) (store.Chat, error) {
 	var (
@@ -29,12 +30,17 @@ func scanChat(s rowScanner) (store.Chat, error) {
 		debug            sql.NullBool
 		tools            string
 		created, updated int64
+		orphanCost       sql.NullInt64
 	)
 	err := s.Scan(&c.ID, &c.OwnerID, &c.Title, &status, &c.Archived, &c.ModelConfigID, &parent,
 		&c.RootChatID, &c.APIKeyID, &c.WorkerID, &lease, &c.SnapshotVersion, &c.LastError,
-		&retry, &debug, &tools, &deadline, &created, &updated)
+		&retry, &debug, &tools, &deadline, &created, &updated,
+		&orphanCost, &c.OrphanUnpricedCalls)
 	if err != nil {
 		return store.Chat{}, err
+	}
+	if orphanCost.Valid {
+		c.OrphanCostMicros = &orphanCost.Int64
 	}
 	c.Status = store.ChatStatus(status)
 	c.ParentChatID = parent.String
@@ -225,6 +231,16 @@ func (t sqliteTx) DeleteFrom(ctx context.Context, chatID string, seq int64, at t
 }
 
 func (t sqliteTx) Enqueue(ctx context.Context, q store.QueuedMessage, at time.Time) (store.QueuedMessage, error) {
+	return t.enqueue(ctx, q, at, `(SELECT coalesce(max(position), 0) + 1 FROM queued_messages WHERE chat_id = ?2)`)
+}
+
+func (t sqliteTx) EnqueueHead(ctx context.Context, q store.QueuedMessage, at time.Time) (store.QueuedMessage, error) {
+	return t.enqueue(ctx, q, at, `(SELECT coalesce(min(position), 1) - 1 FROM queued_messages WHERE chat_id = ?2)`)
+}
+
+// enqueue inserts q at position, a constant SQL expression of the chat id
+// (?2).
+func (t sqliteTx) enqueue(ctx context.Context, q store.QueuedMessage, at time.Time, position string) (store.QueuedMessage, error) {
 	parts, err := chatJSON(q.Parts)
 	if err != nil {
 		return store.QueuedMessage{}, err
@@ -232,7 +248,7 @@ func (t sqliteTx) Enqueue(ctx context.Context, q store.QueuedMessage, at time.Ti
 	q.ID = newID()
 	q.CreatedAt = at
 	err = t.tx.QueryRowContext(ctx, `INSERT INTO queued_messages (`+queuedColumns+`)
-		VALUES (?1, ?2, (SELECT coalesce(max(position), 0) + 1 FROM queued_messages WHERE chat_id = ?2), ?3, ?4, ?5, ?6)
+		VALUES (?1, ?2, `+position+`, ?3, ?4, ?5, ?6)
 		RETURNING position`,
 		q.ID, q.ChatID, parts, q.APIKeyID, q.CreatedBy, at.UnixMicro()).Scan(&q.Position)
 	if err != nil {
@@ -334,7 +350,7 @@ func (db *DB) CreateChat(ctx context.Context, nc store.NewChat) (store.Chat, err
 			return err
 		}
 		_, err = t.ExecContext(ctx, `INSERT INTO chats (`+chatColumns+`)
-			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, '', NULL, 1, '', NULL, ?, ?, NULL, ?, ?)`,
+			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, '', NULL, 1, '', NULL, ?, ?, NULL, ?, ?, NULL, 0)`,
 			c.ID, c.OwnerID, c.Title, string(c.Status), c.ModelConfigID, chatNullID(c.ParentChatID),
 			c.RootChatID, c.APIKeyID, chatNullBool(c.DebugOverride), tools, at.UnixMicro(), at.UnixMicro())
 		if err != nil {
@@ -399,11 +415,23 @@ func (db *DB) ListChats(ctx context.Context, f store.ChatFilter) ([]store.Chat, 
 
 // ListMessages returns the chat's visible messages after afterSeq.
 func (db *DB) ListMessages(ctx context.Context, chatID string, afterSeq int64, limit int) ([]store.Message, error) {
+	return db.listMessages(ctx, chatID, afterSeq, limit, `AND deleted_at IS NULL`)
+}
+
+// ListAllMessages returns the chat's messages after afterSeq, soft-deleted
+// ones included.
+func (db *DB) ListAllMessages(ctx context.Context, chatID string, afterSeq int64, limit int) ([]store.Message, error) {
+	return db.listMessages(ctx, chatID, afterSeq, limit, ``)
+}
+
+// listMessages lists messages after afterSeq that also match cond, a
+// constant SQL condition.
+func (db *DB) listMessages(ctx context.Context, chatID string, afterSeq int64, limit int, cond string) ([]store.Message, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages
-		WHERE chat_id = ? AND seq > ? AND deleted_at IS NULL ORDER BY seq LIMIT ?`, chatID, afterSeq, limit)
+		WHERE chat_id = ? AND seq > ? `+cond+` ORDER BY seq LIMIT ?`, chatID, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list messages of chat %q: %w", chatID, err)
 	}

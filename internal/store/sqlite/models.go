@@ -11,14 +11,21 @@ import (
 
 const modelColumns = `id, provider_id, model, display_name, context_limit,
 	price_input, price_output, price_cache_read, price_cache_write,
-	enabled, is_default, use_responses_api, created_at, updated_at`
+	enabled, is_default, use_responses_api, created_at, updated_at,
+	compaction_threshold_percent`
 
 func scanModel(s rowScanner) (store.ModelConfig, error) {
 	var m store.ModelConfig
 	var in, out, cr, cw sql.NullFloat64
 	var created, updated int64
+	var threshold sql.NullInt64
 	err := s.Scan(&m.ID, &m.ProviderID, &m.Model, &m.DisplayName, &m.ContextLimit,
-		&in, &out, &cr, &cw, &m.Enabled, &m.IsDefault, &m.UseResponsesAPI, &created, &updated)
+		&in, &out, &cr, &cw, &m.Enabled, &m.IsDefault, &m.UseResponsesAPI, &created, &updated,
+		&threshold)
+	if threshold.Valid {
+		pct := int(threshold.Int64)
+		m.CompactionThresholdPercent = &pct
+	}
 	m.Prices = store.Prices{Input: fromNullFloat(in), Output: fromNullFloat(out), CacheRead: fromNullFloat(cr), CacheWrite: fromNullFloat(cw)}
 	m.CreatedAt = fromMicros(created)
 	m.UpdatedAt = fromMicros(updated)
@@ -30,6 +37,13 @@ func fromNullFloat(v sql.NullFloat64) *float64 {
 		return nil
 	}
 	return &v.Float64
+}
+
+func nullInt(v *int) sql.NullInt64 {
+	if v == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*v), Valid: true}
 }
 
 func nullFloat(v *float64) sql.NullFloat64 {
@@ -47,6 +61,9 @@ func clearDefault(ctx context.Context, tx *sql.Tx, keep string) error {
 
 // CreateModel inserts m, clearing any other default when m.IsDefault.
 func (db *DB) CreateModel(ctx context.Context, m store.ModelConfig) (store.ModelConfig, error) {
+	if err := store.CheckThreshold(m.CompactionThresholdPercent); err != nil {
+		return store.ModelConfig{}, fmt.Errorf("create model %q: %w", m.Model, err)
+	}
 	if m.ID == "" {
 		m.ID = newID()
 	}
@@ -61,10 +78,11 @@ func (db *DB) CreateModel(ctx context.Context, m store.ModelConfig) (store.Model
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.ID, m.ProviderID, m.Model, m.DisplayName, m.ContextLimit,
 			nullFloat(m.Prices.Input), nullFloat(m.Prices.Output), nullFloat(m.Prices.CacheRead), nullFloat(m.Prices.CacheWrite),
-			m.Enabled, m.IsDefault, m.UseResponsesAPI, m.CreatedAt.UnixMicro(), m.UpdatedAt.UnixMicro())
+			m.Enabled, m.IsDefault, m.UseResponsesAPI, m.CreatedAt.UnixMicro(), m.UpdatedAt.UnixMicro(),
+			nullInt(m.CompactionThresholdPercent))
 		return err
 	})
 	if err != nil {
@@ -116,6 +134,9 @@ func (db *DB) ListModels(ctx context.Context) ([]store.ModelConfig, error) {
 // UpdateModel applies the non-nil fields of p. Setting IsDefault clears the
 // previous default in the same transaction.
 func (db *DB) UpdateModel(ctx context.Context, id string, p store.ModelPatch) (store.ModelConfig, error) {
+	if err := p.Check(); err != nil {
+		return store.ModelConfig{}, fmt.Errorf("update model %q: %w", id, err)
+	}
 	sets := []string{"updated_at = ?"}
 	args := []any{now().UnixMicro()}
 	if p.DisplayName != nil {
@@ -142,6 +163,10 @@ func (db *DB) UpdateModel(ctx context.Context, id string, p store.ModelPatch) (s
 	if p.UseResponsesAPI != nil {
 		sets = append(sets, "use_responses_api = ?")
 		args = append(args, *p.UseResponsesAPI)
+	}
+	if p.CompactionThresholdPercent != nil || p.ClearCompactionThreshold {
+		sets = append(sets, "compaction_threshold_percent = ?")
+		args = append(args, nullInt(p.CompactionThresholdPercent))
 	}
 	args = append(args, id)
 	var out store.ModelConfig

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,11 @@ type Config struct {
 	Path string
 	// Logger receives migration messages. If nil, slog.Default() is used.
 	Logger *slog.Logger
+	// Statements, if not nil, counts the SQL statements the store's
+	// connections execute: each Exec and Query, prepared or not, and each
+	// BEGIN, COMMIT and ROLLBACK (load measurements). If nil, nothing is
+	// counted and the driver's connections are used bare.
+	Statements *atomic.Int64
 }
 
 // DB is a store.Store backed by SQLite. It is safe for concurrent use.
@@ -74,7 +80,7 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	}
 	f.Close()
 
-	w, err := sql.Open("sqlite", dsn(c.Path, false))
+	w, err := openDB(dsn(c.Path, false), c.Statements)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", c.Path, err)
 	}
@@ -103,7 +109,7 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	}
 
 	// Readers open after migrating so that none sees a half-built schema.
-	r, err := sql.Open("sqlite", dsn(c.Path, true))
+	r, err := openDB(dsn(c.Path, true), c.Statements)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", c.Path, err)

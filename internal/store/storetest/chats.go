@@ -126,6 +126,7 @@ func wantTexts(t *testing.T, what string, ms []store.Message, want ...string) {
 func testChats(t *testing.T, fresh func(t *testing.T) store.Store) {
 	t.Run("TransitionTable", func(t *testing.T) { testTransitionTable(t, fresh) })
 	t.Run("CountBusySubagents", func(t *testing.T) { testCountBusySubagents(t, fresh) })
+	t.Run("Spend", func(t *testing.T) { testSpend(t, fresh) })
 	t.Run("Create", func(t *testing.T) {
 		e := newChatEnv(t, fresh)
 		ctx := t.Context()
@@ -315,18 +316,32 @@ func testChats(t *testing.T, fresh func(t *testing.T) store.Store) {
 	})
 	t.Run("SendInterrupt", func(t *testing.T) {
 		e := newChatEnv(t, fresh)
+		ctx := t.Context()
 		c := e.create(t, "first")
 		e.acquire(t, c.ID, "w", time.Hour)
-		r, err := e.s.Send(t.Context(), c.ID, text("stop, do this"), "key-2", e.owner.ID, store.SendInterrupt)
+		early, err := e.s.Send(ctx, c.ID, text("queued earlier"), "key-1", e.owner.ID, store.SendQueue)
+		noErr(t, "queue", err)
+		r, err := e.s.Send(ctx, c.ID, text("stop, do this"), "key-2", e.owner.ID, store.SendInterrupt)
 		noErr(t, "send interrupt", err)
 		wantStatus(t, r.Chat, store.ChatInterrupting)
-		if r.Queued == nil {
-			t.Fatal("interrupting send did not queue")
+		if r.Queued == nil || r.Message != nil || r.Started != nil {
+			t.Fatalf("interrupting send = %+v, want it queued", r)
 		}
-		f, err := e.s.FinishTurn(t.Context(), c.ID, "w")
+		// It runs next: the head of the queue, ahead of what was queued.
+		q := e.queue(t, c.ID)
+		if len(q) != 2 || q[0].ID != r.Queued.ID || q[1].ID != early.Queued.ID || r.Queued.Position != q[0].Position || r.Queued.Position >= early.Queued.Position {
+			t.Fatalf("queue = %+v, want the interrupting message (%+v) first", q, r.Queued)
+		}
+		f, err := e.s.FinishTurn(ctx, c.ID, "w")
 		noErr(t, "finish", err)
 		wantStatus(t, f, store.ChatRunning)
+		if f.APIKeyID != "key-2" {
+			t.Fatalf("next turn's key = %q, want key-2", f.APIKeyID)
+		}
 		wantTexts(t, "messages", e.messages(t, c.ID), "user:first", "user:stop, do this")
+		if q := e.queue(t, c.ID); len(q) != 1 || q[0].ID != early.Queued.ID {
+			t.Fatalf("queue after finish = %+v", q)
+		}
 	})
 	t.Run("InterruptKeepsMessages", func(t *testing.T) {
 		e := newChatEnv(t, fresh)
@@ -457,6 +472,15 @@ func testChats(t *testing.T, fresh func(t *testing.T) store.Store) {
 		if fmt.Sprint(ids) != fmt.Sprint([]string{c.ID}) {
 			t.Fatalf("expired = %v, want [%s]", ids, c.ID)
 		}
+		// Before its deadline a wait is not cancelled, whoever asks: a
+		// sweeper's list may be stale.
+		before := e.get(t, later.ID)
+		_, err = e.s.CancelRequiresAction(ctx, later.ID)
+		wantErr(t, "cancel before the deadline", err, store.ErrConflict)
+		if after := e.get(t, later.ID); after.SnapshotVersion != before.SnapshotVersion || after.Status != store.ChatRequiresAction {
+			t.Fatalf("refused cancel changed the chat: %+v", after)
+		}
+		wantTexts(t, "messages of the waiting chat", e.messages(t, later.ID), "user:later", "assistant:calling;call:server-1;call:c9", "tool:result:server-1=found")
 		cc, err := e.s.CancelRequiresAction(ctx, c.ID)
 		noErr(t, "cancel", err)
 		wantStatus(t, cc, store.ChatRunning)
@@ -545,11 +569,40 @@ func testChats(t *testing.T, fresh func(t *testing.T) store.Store) {
 		if q := e.queue(t, c.ID); len(q) != 1 {
 			t.Fatalf("queue after error = %d, want 1", len(q))
 		}
+		// What was queued before the failure runs first; the new message
+		// waits behind it.
 		r, err := e.s.Send(ctx, c.ID, text("retry please"), "key-2", e.owner.ID, store.SendQueue)
 		noErr(t, "send after error", err)
 		wantStatus(t, r.Chat, store.ChatRunning)
-		if r.Message == nil || r.Chat.LastError != "" {
+		if r.Message != nil || r.Queued == nil || r.Started == nil || r.Chat.LastError != "" || r.Chat.APIKeyID != "key-1" {
 			t.Fatalf("send after error = %+v", r)
+		}
+		if r.Started.APIKeyID != "key-1" || r.Queued.APIKeyID != "key-2" {
+			t.Fatalf("started %+v, queued %+v", r.Started, r.Queued)
+		}
+		wantTexts(t, "messages after send", e.messages(t, c.ID), "user:go", "user:next")
+		if q := e.queue(t, c.ID); len(q) != 1 || q[0].ID != r.Queued.ID {
+			t.Fatalf("queue after send = %+v", q)
+		}
+		e.acquire(t, c.ID, "w2", time.Hour)
+		noErr(t, "finish", finish(t, e, c.ID, "w2"))
+		wantTexts(t, "messages after finish", e.messages(t, c.ID), "user:go", "user:next", "user:retry please")
+
+		// An interrupting send to a chat in error runs at once, ahead of
+		// the queue.
+		_, err = e.s.Send(ctx, c.ID, text("queued again"), "key-1", e.owner.ID, store.SendQueue)
+		noErr(t, "queue again", err)
+		e.acquire(t, c.ID, "w2", time.Hour)
+		_, err = e.s.FinishWithError(ctx, c.ID, "w2", "boom")
+		noErr(t, "finish with error again", err)
+		r, err = e.s.Send(ctx, c.ID, text("urgent"), "key-3", e.owner.ID, store.SendInterrupt)
+		noErr(t, "send interrupt after error", err)
+		wantStatus(t, r.Chat, store.ChatRunning)
+		if r.Message == nil || r.Queued != nil || r.Started != nil || r.Chat.APIKeyID != "key-3" {
+			t.Fatalf("interrupting send after error = %+v", r)
+		}
+		if q := e.queue(t, c.ID); len(q) != 1 {
+			t.Fatalf("queue after interrupting send = %+v", q)
 		}
 	})
 	t.Run("RetryClearedByCommit", func(t *testing.T) {
@@ -722,6 +775,48 @@ func finish(t *testing.T, e chatEnv, chatID, worker string) error {
 	return err
 }
 
+// wantSendOrder checks where the table test's send ("more", queued) went:
+// an idle chat (waiting, or error) runs what was queued first, and the
+// message waits behind it; a busy chat queues it at the tail.
+func wantSendOrder(t *testing.T, e chatEnv, before, after store.Chat, queued []store.QueuedMessage) {
+	t.Helper()
+	texts := func(q []store.QueuedMessage) []string {
+		var out []string
+		for _, m := range q {
+			out = append(out, m.Parts[0].Text)
+		}
+		return out
+	}
+	ms := e.messages(t, after.ID)
+	last := ms[len(ms)-1]
+	q := texts(e.queue(t, after.ID))
+	idle := before.Status == store.ChatWaiting || before.Status == store.ChatError
+	switch {
+	case idle && len(queued) > 0:
+		if last.Role != store.RoleUser || last.Parts[0].Text != queued[0].Parts[0].Text {
+			t.Fatalf("last message = %+v, want the head of the queue %q", last, queued[0].Parts[0].Text)
+		}
+		want := append(texts(queued[1:]), "more")
+		if fmt.Sprint(q) != fmt.Sprint(want) {
+			t.Fatalf("queue = %q, want %q", q, want)
+		}
+	case idle:
+		if last.Role != store.RoleUser || last.Parts[0].Text != "more" || len(q) != 0 {
+			t.Fatalf("last message = %+v, queue %q; want the message committed", last, q)
+		}
+	default:
+		want := append(texts(queued), "more")
+		if fmt.Sprint(q) != fmt.Sprint(want) {
+			t.Fatalf("queue = %q, want %q", q, want)
+		}
+	}
+	if idle {
+		wantStatus(t, after, store.ChatRunning)
+	} else {
+		wantStatus(t, after, before.Status)
+	}
+}
+
 // chatState names a state the table test puts a chat in.
 type chatState struct {
 	name  string
@@ -759,6 +854,11 @@ func chatStates() []chatState {
 		{"requires_action", func(t *testing.T, e chatEnv) store.Chat {
 			c := busy(t, e, true)
 			e.clientCalls(t, c.ID, tableWorker, time.Now().Add(time.Hour), "c1")
+			return c
+		}},
+		{"requires_action expired", func(t *testing.T, e chatEnv) store.Chat {
+			c := busy(t, e, true)
+			e.clientCalls(t, c.ID, tableWorker, time.Now().Add(-time.Minute), "c1")
 			return c
 		}},
 		{"error", func(t *testing.T, e chatEnv) store.Chat {
@@ -875,6 +975,7 @@ func testTransitionTable(t *testing.T, fresh func(t *testing.T) store.Store) {
 				c := st.setup(t, e)
 				defer func() { noErr(t, "cleanup", e.s.DeleteChat(t.Context(), c.ID)) }()
 				before := e.get(t, c.ID)
+				queued := e.queue(t, c.ID)
 				check := store.CheckTransition(before, oc.op, time.Now())
 				err := oc.run(t, e, before)
 				after := e.get(t, c.ID)
@@ -896,6 +997,9 @@ func testTransitionTable(t *testing.T, fresh func(t *testing.T) store.Store) {
 					noErr(t, string(oc.op), err)
 					if after.SnapshotVersion != before.SnapshotVersion+1 {
 						t.Fatalf("snapshot_version %d -> %d, want +1", before.SnapshotVersion, after.SnapshotVersion)
+					}
+					if oc.op == store.OpSend {
+						wantSendOrder(t, e, before, after, queued)
 					}
 					return
 				}

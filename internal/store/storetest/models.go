@@ -29,7 +29,8 @@ func testModels(t *testing.T, fresh func(t *testing.T) store.Store) {
 		want := store.ModelConfig{
 			ProviderID: p.ID, Model: "gpt-5", DisplayName: "GPT-5", ContextLimit: 400_000,
 			Prices:  store.Prices{Input: ptr(0.0), Output: nil, CacheRead: ptr(1.25), CacheWrite: nil},
-			Enabled: true, IsDefault: true, UseResponsesAPI: true, CreatedAt: base, UpdatedAt: base.Add(time.Second),
+			Enabled: true, IsDefault: true, UseResponsesAPI: true, CompactionThresholdPercent: ptr(70),
+			CreatedAt: base, UpdatedAt: base.Add(time.Second),
 		}
 		m, err := s.CreateModel(ctx, want)
 		noErr(t, "create", err)
@@ -70,6 +71,10 @@ func testModels(t *testing.T, fresh func(t *testing.T) store.Store) {
 		wantErr(t, "get by name on unknown provider", err, store.ErrNotFound)
 		_, err = s.UpdateModel(ctx, "missing", store.ModelPatch{Enabled: ptr(false)})
 		wantErr(t, "update", err, store.ErrNotFound)
+		for _, pct := range []int{0, -1, 101} {
+			_, err = s.CreateModel(ctx, store.ModelConfig{ProviderID: q.ID, Model: "bad-threshold", CompactionThresholdPercent: ptr(pct)})
+			wantErr(t, "create with threshold out of range", err, store.ErrInvalid)
+		}
 		wantErr(t, "delete", s.DeleteModel(ctx, "missing"), store.ErrNotFound)
 	})
 	t.Run("OneDefault", func(t *testing.T) {
@@ -151,6 +156,47 @@ func testModels(t *testing.T, fresh func(t *testing.T) store.Store) {
 		if got.UseResponsesAPI {
 			t.Fatal("use responses API still set after clearing it")
 		}
+	})
+	t.Run("CompactionThreshold", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		p := mustProvider(t, s, "openai")
+		m := mustModel(t, s, p.ID, "gpt-5", false)
+		if m.CompactionThresholdPercent != nil {
+			t.Fatalf("new model threshold = %d, want nil (inherit)", *m.CompactionThresholdPercent)
+		}
+		threshold := func(what string, m store.ModelConfig, want *int) {
+			t.Helper()
+			if (m.CompactionThresholdPercent == nil) != (want == nil) || (want != nil && *m.CompactionThresholdPercent != *want) {
+				t.Fatalf("%s: threshold = %v, want %v", what, m.CompactionThresholdPercent, want)
+			}
+			read, err := s.GetModel(ctx, m.ID)
+			noErr(t, what+": get", err)
+			sameRecord(t, what+": get", read, m)
+		}
+		got, err := s.UpdateModel(ctx, m.ID, store.ModelPatch{CompactionThresholdPercent: ptr(55)})
+		noErr(t, "set", err)
+		threshold("set", got, ptr(55))
+		got, err = s.UpdateModel(ctx, m.ID, store.ModelPatch{DisplayName: ptr("Five")})
+		noErr(t, "patch without it", err)
+		threshold("patch without it", got, ptr(55))
+		for _, tt := range []struct {
+			name  string
+			patch store.ModelPatch
+		}{
+			{"zero", store.ModelPatch{CompactionThresholdPercent: ptr(0)}},
+			{"over 100", store.ModelPatch{CompactionThresholdPercent: ptr(101)}},
+			{"set and clear", store.ModelPatch{CompactionThresholdPercent: ptr(50), ClearCompactionThreshold: true}},
+		} {
+			_, err = s.UpdateModel(ctx, m.ID, tt.patch)
+			wantErr(t, tt.name, err, store.ErrInvalid)
+		}
+		got, err = s.UpdateModel(ctx, m.ID, store.ModelPatch{CompactionThresholdPercent: ptr(100)})
+		noErr(t, "set 100", err)
+		threshold("set 100", got, ptr(100))
+		got, err = s.UpdateModel(ctx, m.ID, store.ModelPatch{ClearCompactionThreshold: true})
+		noErr(t, "clear", err)
+		threshold("clear", got, nil)
 	})
 	t.Run("Delete", func(t *testing.T) {
 		s := fresh(t)
