@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/client"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) chatCmd() *cobra.Command {
@@ -84,12 +85,26 @@ answer) and runs this message at once.`,
 			if err != nil {
 				return apiError("send message", err)
 			}
-			if res.Queued != nil {
+			if res.Queued != nil && (!interrupt || detach || c.json) {
 				if c.json {
 					return printJSON(cmd.OutOrStdout(), res)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Queued as %s (position %d): a turn is running; it runs next.\n", res.Queued.ID, res.Queued.Position)
+				if interrupt {
+					fmt.Fprintf(cmd.OutOrStdout(), "Queued as %s at the head of the queue: the running turn is being interrupted; it runs next.\n", res.Queued.ID)
+					return nil
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Queued as %s (position %d): it runs after the turn in progress and the messages queued before it.\n", res.Queued.ID, res.Queued.Position)
 				return nil
+			}
+			if res.Queued != nil {
+				// Interrupting: the running turn stops (its partial answer
+				// is kept) and this message runs next; stream that turn.
+				fmt.Fprintln(cmd.ErrOrStderr(), "Interrupting the running turn; your message runs next.")
+				seq, err := lastSeq(cmd.Context(), api, args[0])
+				if err != nil {
+					return err
+				}
+				return c.follow(cmd, api, res.Chat, seq, reasoning)
 			}
 			if detach {
 				if c.json {
@@ -120,11 +135,11 @@ connection drops. Stop with Ctrl-C, or use --until-idle.`,
 		RunE: c.run(func(cmd *cobra.Command, args []string, api *client.Client) error {
 			r := c.newRenderer(cmd, reasoning)
 			r.showUser = true
-			err := api.WatchChat(cmd.Context(), args[0], "", func(ev client.ChatEvent) error {
+			err := api.WatchChat(cmd.Context(), args[0], "", func(ev wire.Event) error {
 				if err := r.event(ev); err != nil {
 					return err
 				}
-				if untilIdle && ev.Type == client.EventChat && ev.Chat != nil && !ev.Chat.Busy() {
+				if untilIdle && ev.Type == wire.EventChat && ev.Chat != nil && !ev.Chat.Busy() {
 					return client.ErrStopWatching
 				}
 				return nil
@@ -188,7 +203,7 @@ func (c *cli) chatShowCmd() *cobra.Command {
 			if err != nil {
 				return apiError("show chat", err)
 			}
-			var msgs []client.ChatMessage
+			var msgs []wire.Message
 			for after := int64(0); ; {
 				page, next, err := api.ChatMessages(ctx, args[0], after, 500)
 				if err != nil {
@@ -263,16 +278,16 @@ func (c *cli) chatInterruptCmd() *cobra.Command {
 // follow streams the turn that started with chat ch (at snapshot version
 // ch.SnapshotVersion) until the chat stops running, printing what the
 // model says after message afterSeq.
-func (c *cli) follow(cmd *cobra.Command, api *client.Client, ch client.Chat, afterSeq int64, reasoning bool) error {
+func (c *cli) follow(cmd *cobra.Command, api *client.Client, ch wire.Chat, afterSeq int64, reasoning bool) error {
 	ctx := cmd.Context()
 	r := c.newRenderer(cmd, reasoning)
 	r.afterSeq = afterSeq
-	var final *client.Chat
-	err := api.WatchChat(ctx, ch.ID, "", func(ev client.ChatEvent) error {
+	var final *wire.Chat
+	err := api.WatchChat(ctx, ch.ID, "", func(ev wire.Event) error {
 		if err := r.event(ev); err != nil {
 			return err
 		}
-		if ev.Type == client.EventChat && ev.Chat != nil && ev.Chat.SnapshotVersion > ch.SnapshotVersion && !ev.Chat.Busy() {
+		if ev.Type == wire.EventChat && ev.Chat != nil && ev.Chat.SnapshotVersion > ch.SnapshotVersion && !ev.Chat.Busy() {
 			final = ev.Chat
 			return client.ErrStopWatching
 		}
@@ -292,12 +307,29 @@ func (c *cli) follow(cmd *cobra.Command, api *client.Client, ch client.Chat, aft
 	r.finish()
 	switch {
 	case c.json:
-	case final.Status == client.ChatError:
+	case final.Status == wire.ChatError:
 		return fmt.Errorf("chat %s: the turn failed: %s", ch.ID, orDash(final.LastError))
-	case final.Status == client.ChatRequiresAction:
+	case final.Status == wire.ChatRequiresAction:
 		fmt.Fprintf(cmd.ErrOrStderr(), "The chat waits for client tool results (chat %s).\n", ch.ID)
 	}
 	return nil
+}
+
+// lastSeq is the seq of the chat's newest visible message.
+func lastSeq(ctx context.Context, api *client.Client, id string) (int64, error) {
+	var last int64
+	for {
+		page, next, err := api.ChatMessages(ctx, id, last, 500)
+		if err != nil {
+			return 0, apiError("list messages", err)
+		}
+		if len(page) > 0 {
+			last = page[len(page)-1].Seq
+		}
+		if next == nil {
+			return last, nil
+		}
+	}
 }
 
 // catchUp prints the committed messages the stream did not show: a
@@ -350,12 +382,12 @@ func (c *cli) newRenderer(cmd *cobra.Command, reasoning bool) *renderer {
 	return r
 }
 
-func (r *renderer) event(ev client.ChatEvent) error {
+func (r *renderer) event(ev wire.Event) error {
 	if r.json {
 		switch {
-		case ev.Type == client.EventHeartbeat:
+		case ev.Type == wire.EventHeartbeat:
 			return nil
-		case ev.Type == client.EventMessage && ev.Message != nil:
+		case ev.Type == wire.EventMessage && ev.Message != nil:
 			if ev.Message.Seq <= r.afterSeq {
 				return nil
 			}
@@ -364,15 +396,15 @@ func (r *renderer) event(ev client.ChatEvent) error {
 		return jsonLine(r.out, ev)
 	}
 	switch ev.Type {
-	case client.EventPart:
+	case wire.EventPart:
 		if ev.Part != nil {
 			r.part(*ev.Part)
 		}
-	case client.EventMessage:
+	case wire.EventMessage:
 		if ev.Message != nil {
 			return r.message(*ev.Message)
 		}
-	case client.EventChat:
+	case wire.EventChat:
 		if ev.Chat != nil {
 			r.chat(*ev.Chat)
 		}
@@ -380,32 +412,32 @@ func (r *renderer) event(ev client.ChatEvent) error {
 	return nil
 }
 
-func (r *renderer) part(p client.ChatPartDelta) {
+func (r *renderer) part(p wire.PartDelta) {
 	switch p.Kind {
-	case client.PartTextDelta:
+	case wire.PartTextDelta:
 		if p.Delta == "" {
 			return
 		}
 		r.live = true
 		fmt.Fprint(r.out, p.Delta)
 		r.midLine = !strings.HasSuffix(p.Delta, "\n")
-	case client.PartReasoningDelta:
+	case wire.PartReasoningDelta:
 		if r.reasoning {
 			r.live = true
 			fmt.Fprint(r.errOut, p.Delta)
 		}
-	case client.PartToolCall:
+	case wire.PartToolCall:
 		r.live = true
 		r.endLine()
 		fmt.Fprintf(r.errOut, "[tool call %s %s]\n", p.ToolName, clip(p.Input, 200))
-	case client.PartToolResult:
+	case wire.PartToolResult:
 		r.endLine()
 		fmt.Fprintf(r.errOut, "[tool result %s: %s]\n", p.ToolName, clip(p.Output, 200))
 		if r.shownResults == nil {
 			r.shownResults = map[string]bool{}
 		}
 		r.shownResults[p.ToolCallID] = true
-	case client.PartRestart:
+	case wire.PartRestart:
 		r.endLine()
 		fmt.Fprintf(r.errOut, "[retrying the step, attempt %d]\n", p.Attempt)
 		r.live = false
@@ -413,22 +445,22 @@ func (r *renderer) part(p client.ChatPartDelta) {
 }
 
 // message prints a committed message unless its step was printed live.
-func (r *renderer) message(m client.ChatMessage) error {
+func (r *renderer) message(m wire.Message) error {
 	if m.Seq <= r.afterSeq {
 		return nil
 	}
 	r.afterSeq = m.Seq
 	if r.json {
-		return jsonLine(r.out, client.ChatEvent{Type: client.EventMessage, Message: &m})
+		return jsonLine(r.out, wire.Event{Type: wire.EventMessage, Message: &m})
 	}
 	switch m.Role {
-	case "user":
+	case wire.RoleUser:
 		r.live = false
 		if r.showUser {
 			r.endLine()
 			fmt.Fprintf(r.out, "> %s\n", strings.ReplaceAll(m.Text(), "\n", "\n> "))
 		}
-	case "assistant":
+	case wire.RoleAssistant:
 		if !r.live {
 			for _, p := range m.Parts {
 				switch p.Type {
@@ -442,7 +474,7 @@ func (r *renderer) message(m client.ChatMessage) error {
 			}
 		}
 		r.live = false
-	case "tool":
+	case wire.RoleTool:
 		for _, p := range m.Parts {
 			if r.shownResults[p.ToolCallID] {
 				delete(r.shownResults, p.ToolCallID)
@@ -456,7 +488,7 @@ func (r *renderer) message(m client.ChatMessage) error {
 	return nil
 }
 
-func (r *renderer) chat(ch client.Chat) {
+func (r *renderer) chat(ch wire.Chat) {
 	if ch.Status == r.status && ch.Retry == nil {
 		return
 	}
@@ -465,10 +497,10 @@ func (r *renderer) chat(ch client.Chat) {
 	case ch.Retry != nil:
 		r.endLine()
 		fmt.Fprintf(r.errOut, "[retry %d at %s: %s]\n", ch.Retry.Attempt, fmtTime(ch.Retry.NextAt), ch.Retry.Error)
-	case ch.Status == client.ChatError && ch.LastError != "":
+	case ch.Status == wire.ChatError && ch.LastError != "":
 		r.endLine()
 		fmt.Fprintf(r.errOut, "[error: %s]\n", ch.LastError)
-	case ch.Status == client.ChatInterrupting:
+	case ch.Status == wire.ChatInterrupting:
 		r.endLine()
 		fmt.Fprintln(r.errOut, "[interrupting]")
 	}
@@ -495,7 +527,7 @@ func jsonLine(w io.Writer, v any) error {
 }
 
 // describePart renders a message part on one or more lines.
-func describePart(p client.ChatPart) string {
+func describePart(p wire.Part) string {
 	switch p.Type {
 	case "text":
 		return p.Text
@@ -525,7 +557,7 @@ func clip(s string, n int) string {
 
 // costPairs describes a chat's cost; "unpriced" stands for a cost the
 // model prices do not tell.
-func costPairs(c client.ChatCost) [][2]string {
+func costPairs(c wire.ChatCost) [][2]string {
 	usd := func(v *float64) string {
 		if v == nil {
 			return "unpriced"

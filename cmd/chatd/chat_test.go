@@ -13,19 +13,26 @@ import (
 	"github.com/chatd/chatd/internal/api"
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/chat"
-	"github.com/chatd/chatd/internal/client"
 	"github.com/chatd/chatd/internal/gateway"
 	"github.com/chatd/chatd/internal/llmtest"
 	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/sqlite"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // newChatServer is the real API with a running chat daemon whose default
 // model is the dev fake behind the real gateway. It returns the server URL
 // and a member's API key.
 func newChatServer(t *testing.T) (string, string) {
+	t.Helper()
+	return newChatServerLatency(t, 0)
+}
+
+// newChatServerLatency is newChatServer with the fake waiting latency
+// before each streamed delta.
+func newChatServerLatency(t *testing.T, latency time.Duration) (string, string) {
 	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
@@ -39,7 +46,7 @@ func newChatServer(t *testing.T) (string, string) {
 		t.Fatal(err)
 	}
 	au := auth.New(auth.Config{Store: db, Logger: log})
-	up := httptest.NewServer(llmtest.NewDev(llmtest.DevConfig{}))
+	up := httptest.NewServer(llmtest.NewDev(llmtest.DevConfig{Latency: latency}))
 	t.Cleanup(up.Close)
 	gw, err := gateway.New(gateway.Config{Store: db, Auth: au, Keyring: kr, Logger: log})
 	if err != nil {
@@ -151,12 +158,12 @@ func TestCostPairsCounts(t *testing.T) {
 	one := 0.5
 	tests := []struct {
 		name string
-		cost client.ChatCost
+		cost wire.ChatCost
 		want string
 	}{
-		{"priced", client.ChatCost{CostUSD: &one}, "Cost"},
-		{"unpriced", client.ChatCost{UnpricedMessages: 2}, "Cost|Unpriced calls=2"},
-		{"unmetered", client.ChatCost{CostUSD: &one, UnmeteredMessages: 1}, "Cost|Unmetered calls=1 (interrupted before usage was reported)"},
+		{"priced", wire.ChatCost{CostUSD: &one}, "Cost"},
+		{"unpriced", wire.ChatCost{UnpricedMessages: 2}, "Cost|Unpriced calls=2"},
+		{"unmetered", wire.ChatCost{CostUSD: &one, UnmeteredMessages: 1}, "Cost|Unmetered calls=1 (interrupted before usage was reported)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,5 +180,32 @@ func TestCostPairsCounts(t *testing.T) {
 				t.Fatalf("pairs = %q, want %q", g, tt.want)
 			}
 		})
+	}
+}
+
+// TestChatSendInterrupt: send --interrupt stops the running turn and
+// streams the answer to the interrupting message, instead of printing
+// "queued" and leaving.
+func TestChatSendInterrupt(t *testing.T) {
+	t.Parallel()
+	// 50 ms per delta: the long first prompt streams for tens of seconds.
+	url, key := newChatServerLatency(t, 50*time.Millisecond)
+	env := map[string]string{"CHATD_URL": url, "CHATD_API_KEY": key, "CHATD_CONFIG_DIR": t.TempDir()}
+	long := strings.Repeat("word ", 2000)
+	id := strings.TrimSpace(mustCLI(t, env, "", "chat", "--detach", long))
+
+	out, errOut, err := execCLI(t, env, "", "chat", "send", id, "--interrupt", "urgent question")
+	if err != nil {
+		t.Fatalf("send --interrupt: %v\nstderr: %s", err, errOut)
+	}
+	if !strings.Contains(errOut, "Interrupting the running turn") {
+		t.Fatalf("stderr = %q, want it to say the turn is being interrupted", errOut)
+	}
+	if !strings.Contains(out, "urgent question") {
+		t.Fatalf("stdout = %q, want the answer to the interrupting message", out)
+	}
+	show := mustCLI(t, env, "", "chat", "show", id)
+	if strings.Index(show, "urgent question") < 0 || !strings.Contains(show, "waiting") {
+		t.Fatalf("show = %q", show)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/client"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) debugCmd() *cobra.Command {
@@ -91,7 +92,7 @@ func (c *cli) debugToggleCmd(use, short string, on *bool) *cobra.Command {
 
 // printDebugRun writes a run readably: the run, then each step with its
 // request, response and attempts, JSON bodies indented.
-func printDebugRun(w io.Writer, d client.DebugRunDetail) error {
+func printDebugRun(w io.Writer, d wire.DebugRunDetail) error {
 	r := d.Run
 	if err := printDetails(w,
 		[2]string{"run", r.ID},

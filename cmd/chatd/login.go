@@ -14,6 +14,7 @@ import (
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/client"
 	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // credentials is the file `chatd login` writes.
@@ -165,9 +166,9 @@ The password is read from a prompt that does not echo, or from stdin with
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), struct {
-					URL    string        `json:"url"`
-					User   client.User   `json:"user"`
-					APIKey client.APIKey `json:"api_key"`
+					URL    string      `json:"url"`
+					User   wire.User   `json:"user"`
+					APIKey wire.APIKey `json:"api_key"`
 				}{u, s.User, s.APIKey})
 			}
 			out := cmd.OutOrStdout()

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/chatd/chatd/internal/client"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) modelsCmd() *cobra.Command {
@@ -22,22 +23,33 @@ func (c *cli) modelsCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) printModels(cmd *cobra.Command, ms ...client.Model) error {
+func (c *cli) printModels(cmd *cobra.Command, ms ...wire.Model) error {
 	t := newTable(cmd.OutOrStdout(), "ID", "PROVIDER", "MODEL", "NAME", "CONTEXT",
-		"INPUT $/M", "OUTPUT $/M", "CACHE READ $/M", "CACHE WRITE $/M", "ENABLED", "DEFAULT")
+		"INPUT $/M", "OUTPUT $/M", "CACHE READ $/M", "CACHE WRITE $/M", "ENABLED", "DEFAULT", "API", "COMPACT AT")
 	for _, m := range ms {
 		ctxLimit := "-"
 		if m.ContextLimit > 0 {
 			ctxLimit = fmtCount(m.ContextLimit)
 		}
+		api := "-"
+		if m.ProviderType != "anthropic" {
+			api = "chat"
+			if m.UseResponsesAPI {
+				api = "responses"
+			}
+		}
+		compactAt := "inherit"
+		if m.CompactionThresholdPercent != nil {
+			compactAt = strconv.Itoa(*m.CompactionThresholdPercent) + "%"
+		}
 		t.row(m.ID, m.Provider, m.Model, orDash(m.DisplayName), ctxLimit,
 			fmtPrice(m.Prices.Input), fmtPrice(m.Prices.Output), fmtPrice(m.Prices.CacheRead), fmtPrice(m.Prices.CacheWrite),
-			fmtBool(m.Enabled), fmtBool(m.Default))
+			fmtBool(m.Enabled), fmtBool(m.Default), api, compactAt)
 	}
 	return t.flush()
 }
 
-func (c *cli) printModel(cmd *cobra.Command, m client.Model) error {
+func (c *cli) printModel(cmd *cobra.Command, m wire.Model) error {
 	if c.json {
 		return printJSON(cmd.OutOrStdout(), m)
 	}
@@ -82,7 +94,7 @@ func (p *priceFlags) register(f *pflag.FlagSet) {
 
 // apply sets the prices whose flags were given on base. changed is false
 // if none was.
-func (p *priceFlags) apply(f *pflag.FlagSet, base client.Prices) (out client.Prices, changed bool, err error) {
+func (p *priceFlags) apply(f *pflag.FlagSet, base wire.Prices) (out wire.Prices, changed bool, err error) {
 	out = base
 	for _, x := range []struct {
 		flag string
@@ -100,7 +112,7 @@ func (p *priceFlags) apply(f *pflag.FlagSet, base client.Prices) (out client.Pri
 		changed = true
 		v, err := parsePrice(x.val)
 		if err != nil {
-			return client.Prices{}, false, fmt.Errorf("--%s: %w", x.flag, err)
+			return wire.Prices{}, false, fmt.Errorf("--%s: %w", x.flag, err)
 		}
 		*x.dst = v
 	}
@@ -121,9 +133,10 @@ func parsePrice(s string) (*float64, error) {
 
 func (c *cli) modelsCreateCmd() *cobra.Command {
 	var (
-		r        client.CreateModelRequest
-		prices   priceFlags
-		disabled bool
+		r         client.CreateModelRequest
+		prices    priceFlags
+		disabled  bool
+		threshold string
 	)
 	cmd := &cobra.Command{
 		Use:   "create --provider P --model M",
@@ -135,7 +148,7 @@ given are unknown.`,
   chatd models create --provider local --model llama3 --input-price 0 --output-price 0`,
 		Args: cobra.NoArgs,
 		RunE: c.run(func(cmd *cobra.Command, _ []string, api *client.Client) error {
-			p, changed, err := prices.apply(cmd.Flags(), client.Prices{})
+			p, changed, err := prices.apply(cmd.Flags(), wire.Prices{})
 			if err != nil {
 				return err
 			}
@@ -148,6 +161,13 @@ given are unknown.`,
 			}
 			if r.ContextLimit < 0 {
 				return errors.New("--context-limit must not be negative")
+			}
+			if cmd.Flags().Changed("compaction-threshold") {
+				pct, err := parseThreshold(threshold)
+				if err != nil {
+					return err
+				}
+				r.CompactionThresholdPercent = pct
 			}
 			m, err := api.CreateModel(cmd.Context(), r)
 			if err != nil {
@@ -164,6 +184,8 @@ given are unknown.`,
 	prices.register(f)
 	f.BoolVar(&r.Default, "default", false, "make it the default model")
 	f.BoolVar(&disabled, "disabled", false, "create it disabled")
+	f.BoolVar(&r.UseResponsesAPI, "responses-api", false, "call this OpenAI-type model through the Responses API")
+	f.StringVar(&threshold, "compaction-threshold", "", "compact chats on this model when the context is this `PERCENT` full (1-100; default: the deployment's)")
 	_ = cmd.MarkFlagRequired("provider")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
@@ -176,6 +198,8 @@ func (c *cli) modelsUpdateCmd() *cobra.Command {
 		prices          priceFlags
 		enable, disable bool
 		isDefault       bool
+		responsesAPI    bool
+		threshold       string
 	)
 	cmd := &cobra.Command{
 		Use:     "update ID",
@@ -199,6 +223,16 @@ func (c *cli) modelsUpdateCmd() *cobra.Command {
 			}
 			if f.Changed("default") {
 				r.Default = &isDefault
+			}
+			if f.Changed("responses-api") {
+				r.UseResponsesAPI = &responsesAPI
+			}
+			if f.Changed("compaction-threshold") {
+				pct, err := parseThreshold(threshold)
+				if err != nil {
+					return err
+				}
+				r.CompactionThreshold = &client.Threshold{Percent: pct}
 			}
 			if f.Changed("input-price") || f.Changed("output-price") || f.Changed("cache-read-price") || f.Changed("cache-write-price") {
 				// The API replaces all four prices at once: start from the
@@ -230,6 +264,8 @@ func (c *cli) modelsUpdateCmd() *cobra.Command {
 	f.BoolVar(&enable, "enable", false, "enable the model")
 	f.BoolVar(&disable, "disable", false, "disable the model")
 	f.BoolVar(&isDefault, "default", false, "make it the default model (--default=false to unset)")
+	f.BoolVar(&responsesAPI, "responses-api", false, "call this OpenAI-type model through the Responses API (--responses-api=false for Chat Completions)")
+	f.StringVar(&threshold, "compaction-threshold", "", "compact chats on this model when the context is this `PERCENT` full (1-100), or \"inherit\" for the deployment's")
 	cmd.MarkFlagsMutuallyExclusive("enable", "disable")
 	return cmd
 }
@@ -250,4 +286,18 @@ func (c *cli) modelsRmCmd() *cobra.Command {
 			return nil
 		}),
 	}
+}
+
+// parseThreshold reads a compaction threshold flag: a percent from 1 to
+// 100, or "inherit" (nil).
+func parseThreshold(s string) (*int, error) {
+	s = strings.TrimSuffix(strings.TrimSpace(s), "%")
+	if strings.EqualFold(s, "inherit") {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 100 {
+		return nil, fmt.Errorf("--compaction-threshold %q: want a percent from 1 to 100, or inherit", s)
+	}
+	return &n, nil
 }

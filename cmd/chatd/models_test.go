@@ -76,3 +76,36 @@ func TestModelsUpdateKeepsOtherPrices(t *testing.T) {
 		t.Fatalf("PATCH body = %s, want %s", got, want)
 	}
 }
+
+// TestModelsUpdateOptions checks the PATCH bodies of the Responses API
+// switch and the compaction threshold, "inherit" being JSON null.
+func TestModelsUpdateOptions(t *testing.T) {
+	t.Parallel()
+	patched := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		patched <- string(b)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"m1","provider":"p","provider_type":"openai","model":"x","prices":{},"enabled":true,"use_responses_api":true,"compaction_threshold_percent":null}`)
+	}))
+	t.Cleanup(srv.Close)
+	env := map[string]string{"CHATD_URL": srv.URL, "CHATD_API_KEY": "ck1-k", "CHATD_CONFIG_DIR": t.TempDir()}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--responses-api", "--compaction-threshold", "70%"}, `{"use_responses_api":true,"compaction_threshold_percent":70}`},
+		{[]string{"--responses-api=false", "--compaction-threshold", "inherit"}, `{"use_responses_api":false,"compaction_threshold_percent":null}`},
+	}
+	for _, tt := range tests {
+		mustCLI(t, env, "", append([]string{"models", "update", "m1"}, tt.args...)...)
+		if got := <-patched; got != tt.want {
+			t.Fatalf("%v: PATCH body = %s, want %s", tt.args, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"0", "101", "lots"} {
+		if _, err := parseThreshold(bad); err == nil {
+			t.Fatalf("parseThreshold(%q) accepted", bad)
+		}
+	}
+}

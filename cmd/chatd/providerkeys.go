@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/client"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) providerKeysCmd() *cobra.Command {
@@ -17,7 +18,7 @@ func (c *cli) providerKeysCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) printProviderKeys(cmd *cobra.Command, pks ...client.ProviderKey) error {
+func (c *cli) printProviderKeys(cmd *cobra.Command, pks ...wire.ProviderKey) error {
 	t := newTable(cmd.OutOrStdout(), "PROVIDER", "KEY", "CREATED", "UPDATED")
 	for _, pk := range pks {
 		t.row(pk.Provider, orDash(pk.KeyHint), fmtTime(pk.CreatedAt), fmtTime(pk.UpdatedAt))

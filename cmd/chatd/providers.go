@@ -8,6 +8,7 @@ import (
 
 	"github.com/chatd/chatd/internal/client"
 	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) providersCmd() *cobra.Command {
@@ -20,7 +21,7 @@ func (c *cli) providersCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) printProvider(cmd *cobra.Command, p client.Provider) error {
+func (c *cli) printProvider(cmd *cobra.Command, p wire.Provider) error {
 	if c.json {
 		return printJSON(cmd.OutOrStdout(), p)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatd/chatd/internal/client"
 	"github.com/chatd/chatd/internal/settings"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) settingsCmd() *cobra.Command {
@@ -126,7 +127,7 @@ func orInherit[T any](p *T) string {
 	return fmt.Sprint(*p)
 }
 
-func (c *cli) printUserSettings(w io.Writer, s client.UserSettings) error {
+func (c *cli) printUserSettings(w io.Writer, s wire.UserSettings) error {
 	if c.json {
 		return printJSON(w, s)
 	}
@@ -138,7 +139,7 @@ func (c *cli) printUserSettings(w io.Writer, s client.UserSettings) error {
 	return printDetails(w, pairs...)
 }
 
-func (c *cli) printDeploymentSettings(w io.Writer, s client.DeploymentSettings) error {
+func (c *cli) printDeploymentSettings(w io.Writer, s wire.DeploymentSettings) error {
 	if c.json {
 		return printJSON(w, s)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/client"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) usageCmd() *cobra.Command {
@@ -45,12 +46,12 @@ now (7d, 12h).`,
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"usage": nonNil(rows)})
 			}
-			slices.SortStableFunc(rows, func(a, b client.UsageRow) int {
+			slices.SortStableFunc(rows, func(a, b wire.UsageRow) int {
 				return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(userLabel(a), userLabel(b)), cmp.Compare(a.Model, b.Model))
 			})
 			t := newTable(cmd.OutOrStdout(), "DAY", "USER", "MODEL", "CALLS", "INPUT", "OUTPUT",
 				"CACHE READ", "CACHE WRITE", "REASONING", "COST")
-			var total client.UsageRow
+			var total wire.UsageRow
 			for _, r := range rows {
 				t.row(r.Day, userLabel(r), r.Model, fmtCount(r.Calls), fmtCount(r.InputTokens), fmtCount(r.OutputTokens),
 					fmtCount(r.CacheReadTokens), fmtCount(r.CacheWriteTokens), fmtCount(r.ReasoningTokens), fmtCost(r.CostUSD))
@@ -77,6 +78,6 @@ now (7d, 12h).`,
 }
 
 // userLabel names a row's user by name, or by ID for a deleted user.
-func userLabel(r client.UsageRow) string {
+func userLabel(r wire.UsageRow) string {
 	return cmp.Or(r.Username, r.UserID, "-")
 }

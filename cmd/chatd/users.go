@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/client"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (c *cli) usersCmd() *cobra.Command {
@@ -26,7 +27,7 @@ func (c *cli) usersCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) printUsers(cmd *cobra.Command, users ...client.User) error {
+func (c *cli) printUsers(cmd *cobra.Command, users ...wire.User) error {
 	t := newTable(cmd.OutOrStdout(), "ID", "USERNAME", "ROLE", "SUSPENDED", "PASSWORD", "CREATED")
 	for _, u := range users {
 		t.row(u.ID, u.Username, u.Role, fmtBool(u.Suspended), fmtBool(u.HasPassword), fmtTime(u.CreatedAt))
@@ -35,7 +36,7 @@ func (c *cli) printUsers(cmd *cobra.Command, users ...client.User) error {
 }
 
 // printUser prints one user as the API sent it (--json) or as a table.
-func (c *cli) printUser(cmd *cobra.Command, u client.User) error {
+func (c *cli) printUser(cmd *cobra.Command, u wire.User) error {
 	if c.json {
 		return printJSON(cmd.OutOrStdout(), u)
 	}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/postgres"
 	"github.com/chatd/chatd/internal/store/sqlite"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 type config struct {
@@ -52,6 +54,9 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
+	// stmts counts the SQL statements the store sends, beside the store
+	// calls counted above it.
+	var stmts atomic.Int64
 	var db backend
 	kind := "sqlite"
 	if c.postgres != "" {
@@ -61,7 +66,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			return err
 		}
 		defer drop()
-		pg, err := postgres.Open(ctx, postgres.Config{URL: dbURL, Logger: log, MaxConns: 32})
+		pg, err := postgres.Open(ctx, postgres.Config{URL: dbURL, Logger: log, MaxConns: 32, Statements: &stmts})
 		if err != nil {
 			return err
 		}
@@ -73,7 +78,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		sq, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "chatd.db"), Logger: log})
+		sq, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "chatd.db"), Logger: log, Statements: &stmts})
 		if err != nil {
 			return err
 		}
@@ -173,6 +178,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 	}
 	cs.take()
+	stmts.Store(0)
 
 	start := time.Now()
 	words := make([]string, c.words)
@@ -207,6 +213,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	drivers.Wait()
 	elapsed := time.Since(start)
 	counts := cs.take()
+	statements := stmts.Load()
 	wcancel()
 	watchers.Wait()
 	close(errs)
@@ -234,6 +241,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	fmt.Fprintf(tw, "delta model->watcher p95\t%s\n", pct(0.95))
 	fmt.Fprintf(tw, "delta model->watcher p99\t%s\n", pct(0.99))
 	fmt.Fprintf(tw, "deltas measured\t%d (text mismatches %d, unstamped %d)\n", len(res.delays), res.mismatch, res.unmatched)
+	fmt.Fprintf(tw, "statements/turn\t%.1f (SQL statements sent to %s, BEGIN, COMMIT and ROLLBACK included)\n", float64(statements)/float64(turns), kind)
 	fmt.Fprintf(tw, "store calls/turn\t%.1f (counted at the store interface; each is one query or one short transaction)\n", float64(total)/float64(turns))
 	for _, o := range ops {
 		fmt.Fprintf(tw, "  %s/turn\t%.2f\n", o.op, float64(o.n)/float64(turns))
@@ -305,24 +313,24 @@ func watch(ctx context.Context, hc *http.Client, base, bearer, chatID string, st
 			return
 		}
 		now := time.Now()
-		var ev chat.Event
+		var ev wire.Event
 		if json.Unmarshal(e.Data, &ev) != nil {
 			continue
 		}
 		switch {
-		case ev.Type == chat.EventChat && !started:
+		case ev.Type == wire.EventChat && !started:
 			started = true
 			ready <- nil
-		case ev.Type == chat.EventMessage && ev.Message.Role == store.RoleUser:
+		case ev.Type == wire.EventMessage && ev.Message.Role == wire.RoleUser:
 			token, idx, answered = "", 0, false
 			for _, p := range ev.Message.Parts {
 				if m := tokenRE.FindString(p.Text); m != "" {
 					token = m
 				}
 			}
-		case ev.Type == chat.EventMessage && ev.Message.Role == store.RoleAssistant:
+		case ev.Type == wire.EventMessage && ev.Message.Role == wire.RoleAssistant:
 			answered = true
-		case ev.Type == chat.EventPart && ev.Part.Kind == chat.PartTextDelta && ev.Part.Delta != "":
+		case ev.Type == wire.EventPart && ev.Part.Kind == wire.PartTextDelta && ev.Part.Delta != "":
 			st, ok := stamps.lookup(token, idx)
 			idx++
 			res.mu.Lock()
@@ -335,7 +343,7 @@ func watch(ctx context.Context, hc *http.Client, base, bearer, chatID string, st
 				res.delays = append(res.delays, now.Sub(st.at))
 			}
 			res.mu.Unlock()
-		case ev.Type == chat.EventChat && answered && ev.Chat.Status == store.ChatWaiting:
+		case ev.Type == wire.EventChat && answered && ev.Chat.Status == wire.ChatWaiting:
 			answered = false
 			done <- token
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chatd/chatd/internal/chat"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // Limits on what clients put into chats.
@@ -117,18 +118,13 @@ func invalidMessage(err error) string {
 	return msg
 }
 
-// chatWithQueue is the chat object with its queued messages.
-type chatWithQueue struct {
-	Chat  chat.ChatView     `json:"chat"`
-	Queue []chat.QueuedView `json:"queue"`
-}
-
-func (a *API) viewChatWithQueue(r *http.Request, c store.Chat) (chatWithQueue, error) {
+// viewChatWithQueue returns the chat object with its queued messages.
+func (a *API) viewChatWithQueue(r *http.Request, c store.Chat) (wire.ChatWithQueue, error) {
 	qs, err := a.store.ListQueued(r.Context(), c.ID)
 	if err != nil {
-		return chatWithQueue{}, fmt.Errorf("list queued messages: %w", err)
+		return wire.ChatWithQueue{}, fmt.Errorf("list queued messages: %w", err)
 	}
-	out := chatWithQueue{Chat: chat.ViewChat(c), Queue: make([]chat.QueuedView, 0, len(qs))}
+	out := wire.ChatWithQueue{Chat: chat.ViewChat(c), Queue: make([]wire.QueuedMessage, 0, len(qs))}
 	for _, q := range qs {
 		out.Queue = append(out.Queue, chat.ViewQueued(q))
 	}
@@ -238,13 +234,7 @@ func validTitle(s string) error {
 	return nil
 }
 
-type toolSpecInput struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	InputSchema json.RawMessage `json:"input_schema"`
-}
-
-func validClientTools(in []toolSpecInput) ([]store.ToolSpec, error) {
+func validClientTools(in []wire.Tool) ([]store.ToolSpec, error) {
 	if len(in) > maxClientTools {
 		return nil, invalid("client_tools", "at most %d tools", maxClientTools)
 	}
@@ -307,9 +297,9 @@ func (a *API) chatModel(r *http.Request, id string) (string, error) {
 func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		content
-		Model       string          `json:"model"`
-		Title       *string         `json:"title"`
-		ClientTools []toolSpecInput `json:"client_tools"`
+		Model       string      `json:"model"`
+		Title       *string     `json:"title"`
+		ClientTools []wire.Tool `json:"client_tools"`
 		// Debug is the chat's debug override from the start, so that its
 		// first turn and title run are recorded (or not) too.
 		Debug json.RawMessage `json:"debug"`
@@ -408,7 +398,7 @@ func (a *API) writeChats(w http.ResponseWriter, r *http.Request, f store.ChatFil
 	if err != nil {
 		return fmt.Errorf("list chats: %w", err)
 	}
-	out := make([]chat.ChatView, 0, len(cs))
+	out := make([]wire.Chat, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, chat.ViewChat(c))
 	}
@@ -513,20 +503,12 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
 		seq := ms[len(ms)-1].Seq
 		next = &seq
 	}
-	out := make([]chat.MessageView, 0, len(ms))
+	out := wire.MessagePage{Messages: make([]wire.Message, 0, len(ms)), NextAfter: next}
 	for _, m := range ms {
-		out = append(out, chat.ViewMessage(m))
+		out.Messages = append(out.Messages, chat.ViewMessage(m))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": out, "next_after": next})
+	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// sendResult is the answer to a send: the committed message (201) or the
-// queued entry (202), with the chat.
-type sendResult struct {
-	Chat    chat.ChatView     `json:"chat"`
-	Message *chat.MessageView `json:"message,omitempty"`
-	Queued  *chat.QueuedView  `json:"queued,omitempty"`
 }
 
 func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
@@ -558,7 +540,8 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return chatError("chat", err)
 	}
-	out := sendResult{Chat: chat.ViewChat(res.Chat)}
+	// The committed message (201) or the queued entry (202), with the chat.
+	out := wire.SendResult{Chat: chat.ViewChat(res.Chat)}
 	status := http.StatusCreated
 	switch {
 	case res.Message != nil:
@@ -591,7 +574,7 @@ func (a *API) editMessage(w http.ResponseWriter, r *http.Request) error {
 		return chatError("message", err)
 	}
 	v := chat.ViewMessage(m)
-	writeJSON(w, http.StatusOK, sendResult{Chat: chat.ViewChat(nc), Message: &v})
+	writeJSON(w, http.StatusOK, wire.SendResult{Chat: chat.ViewChat(nc), Message: &v})
 	return nil
 }
 
@@ -634,11 +617,7 @@ func (a *API) submitToolResults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req struct {
-		Results []struct {
-			ToolCallID string `json:"tool_call_id"`
-			Output     string `json:"output"`
-			IsError    bool   `json:"is_error"`
-		} `json:"results"`
+		Results []wire.ToolResult `json:"results"`
 	}
 	if err := a.decode(w, r, &req); err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/chatd/chatd/internal/sse"
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/sqlite"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // slowMarker in a user message makes the fake upstream hold that turn's
@@ -185,33 +186,16 @@ func newChatEnv(t *testing.T) *chatEnv {
 	return e
 }
 
-// Decoded chat shapes.
-type chatAnswer struct {
-	Chat  chat.ChatView     `json:"chat"`
-	Queue []chat.QueuedView `json:"queue"`
-}
-
-type sendAnswer struct {
-	Chat    chat.ChatView     `json:"chat"`
-	Message *chat.MessageView `json:"message"`
-	Queued  *chat.QueuedView  `json:"queued"`
-}
-
-type messagesAnswer struct {
-	Messages  []chat.MessageView `json:"messages"`
-	NextAfter *int64             `json:"next_after"`
-}
-
-func (e *chatEnv) createChat(body map[string]any) chat.ChatView {
+func (e *chatEnv) createChat(body map[string]any) wire.Chat {
 	e.t.Helper()
-	var out chatAnswer
+	var out wire.ChatWithQueue
 	e.call("POST", "/api/v1/chats", e.owner, body, http.StatusCreated, &out)
 	return out.Chat
 }
 
-func (e *chatEnv) messages(id string) []chat.MessageView {
+func (e *chatEnv) messages(id string) []wire.Message {
 	e.t.Helper()
-	var out messagesAnswer
+	var out wire.MessagePage
 	e.call("GET", "/api/v1/chats/"+id+"/messages", e.owner, nil, http.StatusOK, &out)
 	return out.Messages
 }
@@ -269,18 +253,18 @@ func (s *stream) close() {
 }
 
 // next returns the next event that is not a heartbeat.
-func (s *stream) next() chat.Event {
+func (s *stream) next() wire.Event {
 	s.t.Helper()
 	for {
 		raw, err := s.r.Next()
 		if err != nil {
 			s.t.Fatalf("read stream: %v", err)
 		}
-		var ev chat.Event
+		var ev wire.Event
 		if err := json.Unmarshal(raw.Data, &ev); err != nil {
 			s.t.Fatalf("decode event %q: %v", raw.Data, err)
 		}
-		if ev.Type == chat.EventHeartbeat {
+		if ev.Type == wire.EventHeartbeat {
 			continue
 		}
 		if raw.ID != ev.ID || raw.Event != string(ev.Type) {
@@ -292,24 +276,20 @@ func (s *stream) next() chat.Event {
 
 // untilIdle reads events until a chat snapshot newer than version shows
 // the chat not running, and returns them all.
-func (s *stream) untilIdle(version int64) []chat.Event {
+func (s *stream) untilIdle(version int64) []wire.Event {
 	s.t.Helper()
-	var evs []chat.Event
+	var evs []wire.Event
 	for {
 		ev := s.next()
 		evs = append(evs, ev)
-		if ev.Type == chat.EventChat && ev.Chat.SnapshotVersion > version && !busy(ev.Chat.Status) {
+		if ev.Type == wire.EventChat && ev.Chat.SnapshotVersion > version && !ev.Chat.Busy() {
 			return evs
 		}
 	}
 }
 
-func busy(s store.ChatStatus) bool {
-	return s == store.ChatRunning || s == store.ChatInterrupting || s == store.ChatRequiresAction
-}
-
 // waitIdle follows a chat until it is idle after version.
-func (e *chatEnv) waitIdle(id string, version int64) chat.ChatView {
+func (e *chatEnv) waitIdle(id string, version int64) wire.Chat {
 	e.t.Helper()
 	s := e.openStream(id, "", false)
 	defer s.close()
@@ -317,10 +297,10 @@ func (e *chatEnv) waitIdle(id string, version int64) chat.ChatView {
 	return *evs[len(evs)-1].Chat
 }
 
-func textOf(parts []store.Part) string {
+func textOf(parts []wire.Part) string {
 	var b strings.Builder
 	for _, p := range parts {
-		if p.Type == store.PartText {
+		if p.Type == wire.PartText {
 			b.WriteString(p.Text)
 		}
 	}
@@ -339,17 +319,17 @@ func TestChatCreateAndStream(t *testing.T) {
 	evs := s.untilIdle(c.SnapshotVersion)
 	var live strings.Builder
 	for _, ev := range evs {
-		if ev.Type == chat.EventPart && ev.Part.Kind == chat.PartTextDelta {
+		if ev.Type == wire.EventPart && ev.Part.Kind == wire.PartTextDelta {
 			live.WriteString(ev.Part.Delta)
 		}
 	}
 	last := evs[len(evs)-1].Chat
-	if last.Status != store.ChatWaiting {
+	if last.Status != wire.ChatWaiting {
 		t.Fatalf("status = %s (%s), want waiting", last.Status, last.LastError)
 	}
 
 	ms := e.messages(c.ID)
-	if len(ms) != 2 || ms[0].Role != store.RoleUser || ms[1].Role != store.RoleAssistant {
+	if len(ms) != 2 || ms[0].Role != wire.RoleUser || ms[1].Role != wire.RoleAssistant {
 		t.Fatalf("messages = %+v", ms)
 	}
 	if ms[0].APIKeyID != e.ownerKe || textOf(ms[0].Parts) != "hello there" {
@@ -365,7 +345,7 @@ func TestChatCreateAndStream(t *testing.T) {
 
 	// Lists, get, pagination, patch, delete.
 	var list struct {
-		Chats []chat.ChatView `json:"chats"`
+		Chats []wire.Chat `json:"chats"`
 	}
 	e.call("GET", "/api/v1/chats", e.owner, nil, http.StatusOK, &list)
 	if len(list.Chats) != 1 || list.Chats[0].ID != c.ID {
@@ -375,7 +355,7 @@ func TestChatCreateAndStream(t *testing.T) {
 	if len(list.Chats) != 0 {
 		t.Fatalf("bob sees %+v", list)
 	}
-	var page messagesAnswer
+	var page wire.MessagePage
 	e.call("GET", "/api/v1/chats/"+c.ID+"/messages?limit=1", e.owner, nil, http.StatusOK, &page)
 	if len(page.Messages) != 1 || page.NextAfter == nil || *page.NextAfter != ms[0].Seq {
 		t.Fatalf("page 1 = %+v", page)
@@ -384,7 +364,7 @@ func TestChatCreateAndStream(t *testing.T) {
 	if len(page.Messages) != 1 || page.Messages[0].ID != ms[1].ID || page.NextAfter != nil {
 		t.Fatalf("page 2 = %+v", page)
 	}
-	var got chatAnswer
+	var got wire.ChatWithQueue
 	e.call("PATCH", "/api/v1/chats/"+c.ID, e.owner, map[string]any{"title": "renamed", "archived": true}, http.StatusOK, &got)
 	if got.Chat.Title != "renamed" || !got.Chat.Archived {
 		t.Fatalf("patched %+v", got.Chat)
@@ -421,14 +401,14 @@ func TestChatQueueInterruptEdit(t *testing.T) {
 	<-e.up.started // the turn reached the model
 
 	// Busy: the next message is queued.
-	var q sendAnswer
+	var q wire.SendResult
 	e.call("POST", "/api/v1/chats/"+c.ID+"/messages", e.owner, map[string]any{"message": "second"}, http.StatusAccepted, &q)
 	if q.Queued == nil || q.Message != nil || q.Queued.APIKeyID != e.ownerKe {
 		t.Fatalf("queued answer = %+v", q)
 	}
-	var got chatAnswer
+	var got wire.ChatWithQueue
 	e.call("GET", "/api/v1/chats/"+c.ID, e.owner, nil, http.StatusOK, &got)
-	if len(got.Queue) != 1 || got.Queue[0].ID != q.Queued.ID || !busy(got.Chat.Status) {
+	if len(got.Queue) != 1 || got.Queue[0].ID != q.Queued.ID || !got.Chat.Busy() {
 		t.Fatalf("chat = %+v", got)
 	}
 	// Editing while the turn runs is refused, saying why.
@@ -440,10 +420,10 @@ func TestChatQueueInterruptEdit(t *testing.T) {
 
 	// Interrupt: the held turn stops and the queued message runs next.
 	e.call("POST", "/api/v1/chats/"+c.ID+"/interrupt", e.owner, nil, http.StatusOK, &got)
-	idle := e.waitIdleWith(c.ID, got.Chat.SnapshotVersion, func(ms []chat.MessageView) bool {
-		return len(ms) > 0 && ms[len(ms)-1].Role == store.RoleAssistant && strings.Contains(textOf(ms[len(ms)-1].Parts), "second")
+	idle := e.waitIdleWith(c.ID, got.Chat.SnapshotVersion, func(ms []wire.Message) bool {
+		return len(ms) > 0 && ms[len(ms)-1].Role == wire.RoleAssistant && strings.Contains(textOf(ms[len(ms)-1].Parts), "second")
 	})
-	if idle.Status != store.ChatWaiting {
+	if idle.Status != wire.ChatWaiting {
 		t.Fatalf("after interrupt: %+v", idle)
 	}
 	e.call("GET", "/api/v1/chats/"+c.ID, e.owner, nil, http.StatusOK, &got)
@@ -453,16 +433,16 @@ func TestChatQueueInterruptEdit(t *testing.T) {
 
 	// Edit the first message: what followed is dropped and the chat reruns.
 	ms = e.messages(c.ID)
-	var ed sendAnswer
+	var ed wire.SendResult
 	e.call("PUT", "/api/v1/chats/"+c.ID+"/messages/"+ms[0].ID, e.owner, map[string]any{"parts": []map[string]any{{"type": "text", "text": "edited"}}}, http.StatusOK, &ed)
 	if ed.Message == nil || textOf(ed.Message.Parts) != "edited" {
 		t.Fatalf("edit answer = %+v", ed)
 	}
-	e.waitIdleWith(c.ID, ed.Chat.SnapshotVersion, func(ms []chat.MessageView) bool {
+	e.waitIdleWith(c.ID, ed.Chat.SnapshotVersion, func(ms []wire.Message) bool {
 		return len(ms) == 2 && strings.Contains(textOf(ms[1].Parts), "edited")
 	})
 	ms = e.messages(c.ID)
-	if len(ms) != 2 || textOf(ms[0].Parts) != "edited" || ms[1].Role != store.RoleAssistant {
+	if len(ms) != 2 || textOf(ms[0].Parts) != "edited" || ms[1].Role != wire.RoleAssistant {
 		t.Fatalf("messages after edit = %+v", ms)
 	}
 
@@ -475,13 +455,13 @@ func TestChatQueueInterruptEdit(t *testing.T) {
 
 // waitIdleWith waits until the chat is idle after version and done holds
 // for its messages.
-func (e *chatEnv) waitIdleWith(id string, version int64, done func([]chat.MessageView) bool) chat.ChatView {
+func (e *chatEnv) waitIdleWith(id string, version int64, done func([]wire.Message) bool) wire.Chat {
 	e.t.Helper()
 	s := e.openStream(id, "", false)
 	defer s.close()
 	for {
 		ev := s.next()
-		if ev.Type == chat.EventChat && ev.Chat.SnapshotVersion > version && !busy(ev.Chat.Status) {
+		if ev.Type == wire.EventChat && ev.Chat.SnapshotVersion > version && !ev.Chat.Busy() {
 			if ms := e.messages(id); done(ms) {
 				return *ev.Chat
 			}
@@ -527,7 +507,7 @@ func TestChatStreamResume(t *testing.T) {
 			}
 			wantMsgs := map[string]bool{}
 			for _, ev := range want[1:] {
-				if ev.Type == chat.EventMessage {
+				if ev.Type == wire.EventMessage {
 					wantMsgs[ev.Message.ID] = true
 				}
 			}
@@ -537,7 +517,7 @@ func TestChatStreamResume(t *testing.T) {
 			for len(seen) < len(wantMsgs) || !gotFinal {
 				ev := resumed.next()
 				switch ev.Type {
-				case chat.EventMessage:
+				case wire.EventMessage:
 					if seen[ev.Message.ID] {
 						t.Fatalf("message %s delivered twice", ev.Message.ID)
 					}
@@ -545,7 +525,7 @@ func TestChatStreamResume(t *testing.T) {
 						t.Fatalf("message %s (seq %d) was delivered before the cut", ev.Message.ID, ev.Message.Seq)
 					}
 					seen[ev.Message.ID] = true
-				case chat.EventChat:
+				case wire.EventChat:
 					if ev.Chat.SnapshotVersion == final.SnapshotVersion && ev.Chat.Status == final.Status {
 						gotFinal = true
 					}
@@ -555,7 +535,7 @@ func TestChatStreamResume(t *testing.T) {
 	}
 }
 
-func evIDs(evs []chat.Event) string {
+func evIDs(evs []wire.Event) string {
 	var ids []string
 	for _, ev := range evs {
 		ids = append(ids, ev.ID+":"+string(ev.Type))
@@ -620,7 +600,7 @@ func TestChatOtherUserGets404(t *testing.T) {
 	e := newChatEnv(t)
 	c := e.createChat(map[string]any{"message": "secret " + slowMarker, "title": "private"})
 	<-e.up.started
-	var q sendAnswer
+	var q wire.SendResult
 	e.call("POST", "/api/v1/chats/"+c.ID+"/messages", e.owner, map[string]any{"message": "queued"}, http.StatusAccepted, &q)
 	ms := e.messages(c.ID)
 
@@ -635,9 +615,9 @@ func TestChatOtherUserGets404(t *testing.T) {
 		}
 	}
 	// Nothing changed: still running, queue intact, title kept.
-	var got chatAnswer
+	var got wire.ChatWithQueue
 	e.call("GET", "/api/v1/chats/"+c.ID, e.owner, nil, http.StatusOK, &got)
-	if got.Chat.Title != "private" || len(got.Queue) != 1 || !busy(got.Chat.Status) {
+	if got.Chat.Title != "private" || len(got.Queue) != 1 || !got.Chat.Busy() {
 		t.Fatalf("chat changed by others: %+v", got)
 	}
 	e.up.release <- struct{}{}
@@ -767,11 +747,11 @@ func TestChatStreamAheadResyncs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("read stream: %v", err)
 		}
-		if raw.Event == string(chat.EventHeartbeat) {
+		if raw.Event == string(wire.EventHeartbeat) {
 			continue
 		}
 		got = append(got, raw.Event)
-		if raw.Event == string(chat.EventQueue) {
+		if raw.Event == string(wire.EventQueue) {
 			if !strings.Contains(string(raw.Data), `"queue":[]`) {
 				t.Fatalf("queue event = %s, want an empty queue", raw.Data)
 			}

@@ -5,8 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatd/chatd/internal/chat"
-	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func TestChatCompact(t *testing.T) {
@@ -23,7 +22,7 @@ func TestChatCompact(t *testing.T) {
 	e.fail("POST", path, e.bob, nil, http.StatusNotFound)
 
 	for _, msg := range []string{"two", "three " + slowMarker} {
-		var sent sendAnswer
+		var sent wire.SendResult
 		e.call("POST", "/api/v1/chats/"+c.ID+"/messages", e.owner, map[string]any{"message": msg}, http.StatusCreated, &sent)
 		if strings.Contains(msg, slowMarker) {
 			<-e.up.started
@@ -38,14 +37,14 @@ func TestChatCompact(t *testing.T) {
 
 	s := e.openStream(c.ID, "", false)
 	defer s.close()
-	var got chatAnswer
+	var got wire.ChatWithQueue
 	e.call("POST", path, e.owner, nil, http.StatusAccepted, &got)
-	if got.Chat.ID != c.ID || got.Chat.Status != store.ChatWaiting || got.Queue == nil {
+	if got.Chat.ID != c.ID || got.Chat.Status != wire.ChatWaiting || got.Queue == nil {
 		t.Fatalf("compact answer = %+v (idle was %+v)", got, idle)
 	}
 	for {
 		ev := s.next()
-		if ev.Type == chat.EventMessage && ev.Message.Role == store.RoleSummary {
+		if ev.Type == wire.EventMessage && ev.Message.Role == wire.RoleSummary {
 			if textOf(ev.Message.Parts) == "" {
 				t.Fatalf("empty summary: %+v", ev.Message)
 			}
@@ -53,7 +52,7 @@ func TestChatCompact(t *testing.T) {
 		}
 	}
 	ms := e.messages(c.ID)
-	if last := ms[len(ms)-1]; last.Role != store.RoleSummary || len(ms) != 7 {
+	if last := ms[len(ms)-1]; last.Role != wire.RoleSummary || len(ms) != 7 {
 		t.Fatalf("messages after compaction = %+v", ms)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chatd/chatd/internal/chat"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func TestChatCost(t *testing.T) {
@@ -15,7 +16,7 @@ func TestChatCost(t *testing.T) {
 	c := e.createChat(map[string]any{"message": "please spawn_agent now", "title": "parent"})
 	e.waitIdle(c.ID, c.SnapshotVersion)
 	var kids struct {
-		Chats []chat.ChatView `json:"chats"`
+		Chats []wire.Chat `json:"chats"`
 	}
 	e.call("GET", "/api/v1/chats/"+c.ID+"/children", e.owner, nil, http.StatusOK, &kids)
 	if len(kids.Chats) != 1 {
@@ -24,7 +25,7 @@ func TestChatCost(t *testing.T) {
 	kid := kids.Chats[0]
 	e.waitIdle(kid.ID, 0)
 
-	var got costView
+	var got wire.ChatCost
 	e.call("GET", "/api/v1/chats/"+c.ID+"/cost", e.owner, nil, http.StatusOK, &got)
 	// The fake model has no prices: costs are unknown, not zero.
 	if got.ChatID != c.ID || got.CostUSD != nil || got.OwnCostUSD != nil || got.UnpricedMessages != 3 {

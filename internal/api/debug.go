@@ -12,6 +12,7 @@ import (
 	"github.com/chatd/chatd/internal/chatdebug"
 	"github.com/chatd/chatd/internal/sse"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // Pages of debug runs.
@@ -42,25 +43,8 @@ func (a *API) debugChat(r *http.Request) (store.Chat, error) {
 	return c, nil
 }
 
-type debugRunView struct {
-	ID            string            `json:"id"`
-	Kind          string            `json:"kind"`
-	ChatID        string            `json:"chat_id"`
-	RootChatID    string            `json:"root_chat_id,omitempty"`
-	ParentChatID  string            `json:"parent_chat_id,omitempty"`
-	MessageID     string            `json:"message_id,omitempty"`
-	ModelConfigID string            `json:"model_config_id,omitempty"`
-	Provider      string            `json:"provider,omitempty"`
-	Model         string            `json:"model,omitempty"`
-	Status        store.DebugStatus `json:"status"`
-	Summary       string            `json:"summary,omitempty"`
-	StartedAt     time.Time         `json:"started_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
-	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
-}
-
-func viewDebugRun(r store.DebugRun) debugRunView {
-	return debugRunView{
+func viewDebugRun(r store.DebugRun) wire.DebugRun {
+	return wire.DebugRun{
 		ID:            r.ID,
 		Kind:          r.Kind,
 		ChatID:        r.ChatID,
@@ -70,40 +54,12 @@ func viewDebugRun(r store.DebugRun) debugRunView {
 		ModelConfigID: r.ModelConfigID,
 		Provider:      r.Provider,
 		Model:         r.Model,
-		Status:        r.Status,
+		Status:        string(r.Status),
 		Summary:       r.Summary,
 		StartedAt:     r.StartedAt.UTC(),
 		UpdatedAt:     r.UpdatedAt.UTC(),
 		FinishedAt:    utcPtr(r.FinishedAt),
 	}
-}
-
-type debugStepView struct {
-	ID        string             `json:"id"`
-	Number    int                `json:"number"`
-	Operation string             `json:"operation"`
-	Status    store.DebugStatus  `json:"status"`
-	Request   json.RawMessage    `json:"request"`
-	Response  json.RawMessage    `json:"response"`
-	Error     string             `json:"error,omitempty"`
-	StartedAt time.Time          `json:"started_at"`
-	Finished  *time.Time         `json:"finished_at,omitempty"`
-	Attempts  []debugAttemptView `json:"attempts"`
-}
-
-type debugAttemptView struct {
-	Number          int         `json:"number"`
-	Method          string      `json:"method"`
-	URL             string      `json:"url"`
-	Status          int         `json:"status"`
-	RequestHeaders  http.Header `json:"request_headers"`
-	RequestBody     string      `json:"request_body"`
-	ResponseHeaders http.Header `json:"response_headers"`
-	ResponseBody    string      `json:"response_body"`
-	Error           string      `json:"error,omitempty"`
-	StartedAt       time.Time   `json:"started_at"`
-	DurationMS      float64     `json:"duration_ms"`
-	TTFBMS          float64     `json:"ttfb_ms"`
 }
 
 // rawOr returns b when it holds a JSON value, else def.
@@ -114,21 +70,21 @@ func rawOr(b json.RawMessage, def string) json.RawMessage {
 	return b
 }
 
-func viewDebugStep(s store.DebugStep) debugStepView {
-	v := debugStepView{
-		ID:        s.ID,
-		Number:    s.Number,
-		Operation: s.Operation,
-		Status:    s.Status,
-		Request:   rawOr(s.Request, "{}"),
-		Response:  rawOr(s.Response, "null"),
-		Error:     s.Error,
-		StartedAt: s.StartedAt.UTC(),
-		Finished:  utcPtr(s.FinishedAt),
-		Attempts:  make([]debugAttemptView, 0, len(s.Attempts)),
+func viewDebugStep(s store.DebugStep) wire.DebugStep {
+	v := wire.DebugStep{
+		ID:         s.ID,
+		Number:     s.Number,
+		Operation:  s.Operation,
+		Status:     string(s.Status),
+		Request:    rawOr(s.Request, "{}"),
+		Response:   rawOr(s.Response, "null"),
+		Error:      s.Error,
+		StartedAt:  s.StartedAt.UTC(),
+		FinishedAt: utcPtr(s.FinishedAt),
+		Attempts:   make([]wire.DebugAttempt, 0, len(s.Attempts)),
 	}
 	for _, at := range s.Attempts {
-		v.Attempts = append(v.Attempts, debugAttemptView{
+		v.Attempts = append(v.Attempts, wire.DebugAttempt{
 			Number:          at.Number,
 			Method:          at.Method,
 			URL:             at.URL,
@@ -144,6 +100,11 @@ func viewDebugStep(s store.DebugStep) debugStepView {
 		})
 	}
 	return v
+}
+
+// viewDebugEvent is the data of a debug stream's run event.
+func viewDebugEvent(ev chatdebug.RunEvent) wire.DebugEvent {
+	return wire.DebugEvent{Kind: string(ev.Kind), ChatID: ev.ChatID, RunID: ev.RunID, StepID: ev.StepID, Status: string(ev.Status)}
 }
 
 func nonNilHeader(h http.Header) http.Header {
@@ -170,7 +131,7 @@ func (a *API) listDebugRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list debug runs: %w", err)
 	}
-	out := make([]debugRunView, 0, len(runs))
+	out := make([]wire.DebugRun, 0, len(runs))
 	for _, run := range runs {
 		out = append(out, viewDebugRun(run))
 	}
@@ -190,21 +151,12 @@ func (a *API) getDebugRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("get debug run: %w", err)
 	}
-	out := make([]debugStepView, 0, len(steps))
+	out := wire.DebugRunDetail{Run: viewDebugRun(run), Steps: make([]wire.DebugStep, 0, len(steps))}
 	for _, s := range steps {
-		out = append(out, viewDebugStep(s))
+		out.Steps = append(out.Steps, viewDebugStep(s))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": viewDebugRun(run), "steps": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// debugEvent is the data of a debug stream's run event.
-type debugEvent struct {
-	Kind   chatdebug.EventKind `json:"kind"`
-	ChatID string              `json:"chat_id"`
-	RunID  string              `json:"run_id"`
-	StepID string              `json:"step_id,omitempty"`
-	Status store.DebugStatus   `json:"status,omitempty"`
 }
 
 // streamDebug serves GET /chats/{id}/debug/stream: a "run" event whenever
@@ -250,7 +202,7 @@ func (a *API) streamDebug(w http.ResponseWriter, r *http.Request) error {
 			if !ok {
 				return nil
 			}
-			data, _ := json.Marshal(debugEvent{Kind: ev.Kind, ChatID: ev.ChatID, RunID: ev.RunID, StepID: ev.StepID, Status: ev.Status})
+			data, _ := json.Marshal(viewDebugEvent(ev))
 			if err := sse.WriteEvent(w, sse.Event{Event: "run", Data: data}); err != nil {
 				a.log.Debug("debug stream ended", "chat_id", c.ID, "err", err)
 				return nil

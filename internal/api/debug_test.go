@@ -26,6 +26,7 @@ import (
 	"github.com/chatd/chatd/internal/sse"
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/sqlite"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // debugEnv is a chat server with debug recording wired in, over a fake
@@ -143,33 +144,33 @@ func cmpClock(c, def func(context.Context) (time.Time, error)) func(context.Cont
 }
 
 type debugRunsAnswer struct {
-	Runs []debugRunView `json:"runs"`
+	Runs []wire.DebugRun `json:"runs"`
 }
 
 type debugRunAnswer struct {
-	Run   debugRunView    `json:"run"`
-	Steps []debugStepView `json:"steps"`
+	Run   wire.DebugRun    `json:"run"`
+	Steps []wire.DebugStep `json:"steps"`
 }
 
 // turn sends a message to a chat and waits for the turn to end.
-func (e *debugEnv) turn(c chat.ChatView, msg string) chat.ChatView {
+func (e *debugEnv) turn(c wire.Chat, msg string) wire.Chat {
 	e.t.Helper()
-	var cur chatAnswer
+	var cur wire.ChatWithQueue
 	e.call("GET", "/api/v1/chats/"+c.ID, e.owner, nil, http.StatusOK, &cur)
-	var sent sendAnswer
+	var sent wire.SendResult
 	e.call("POST", "/api/v1/chats/"+c.ID+"/messages", e.owner, map[string]any{"message": msg}, http.StatusCreated, &sent)
 	return e.waitIdle(c.ID, cur.Chat.SnapshotVersion)
 }
 
 // newIdleChat creates a titled chat (no title run) and waits for its first
 // turn.
-func (e *debugEnv) newIdleChat(msg string) chat.ChatView {
+func (e *debugEnv) newIdleChat(msg string) wire.Chat {
 	e.t.Helper()
 	c := e.createChat(map[string]any{"message": msg, "title": "t"})
 	return e.waitIdle(c.ID, c.SnapshotVersion)
 }
 
-func (e *debugEnv) runs(chatID, key string) []debugRunView {
+func (e *debugEnv) runs(chatID, key string) []wire.DebugRun {
 	e.t.Helper()
 	var out debugRunsAnswer
 	e.call("GET", "/api/v1/chats/"+chatID+"/debug/runs", key, nil, http.StatusOK, &out)
@@ -193,7 +194,7 @@ func TestDebugRecordedTurn(t *testing.T) {
 			if got := e.runs(c.ID, e.owner); len(got) != 0 {
 				t.Fatalf("runs before recording was on: %d", len(got))
 			}
-			var patched chatAnswer
+			var patched wire.ChatWithQueue
 			e.call("PATCH", "/api/v1/chats/"+c.ID, e.owner, map[string]any{"debug": true}, http.StatusOK, &patched)
 			if patched.Chat.DebugOverride == nil || !*patched.Chat.DebugOverride {
 				t.Fatalf("chat debug = %v, want true", patched.Chat.DebugOverride)
@@ -207,11 +208,11 @@ func TestDebugRecordedTurn(t *testing.T) {
 			ms := e.messages(c.ID)
 			lastUser := ""
 			for _, m := range ms {
-				if m.Role == store.RoleUser {
+				if m.Role == wire.RoleUser {
 					lastUser = m.ID
 				}
 			}
-			if r.Kind != store.DebugKindChatTurn || r.Status != store.DebugCompleted || r.ChatID != c.ID ||
+			if r.Kind != store.DebugKindChatTurn || r.Status != string(store.DebugCompleted) || r.ChatID != c.ID ||
 				r.MessageID != lastUser || r.ModelConfigID != e.modelID || r.Provider != "fake" || r.Model != llmtest.DevModelID || r.FinishedAt == nil {
 				t.Fatalf("run = %+v", r)
 			}
@@ -222,7 +223,7 @@ func TestDebugRecordedTurn(t *testing.T) {
 					t.Fatal("run has no steps")
 				}
 				st := d.Steps[0]
-				if st.Number != 1 || st.Operation != chatdebug.OpStream || st.Status != store.DebugCompleted {
+				if st.Number != 1 || st.Operation != chatdebug.OpStream || st.Status != string(store.DebugCompleted) {
 					t.Fatalf("step = %+v", st)
 				}
 				if !bytes.Contains(st.Response, []byte(`"output_tokens"`)) || !bytes.Contains(st.Request, []byte("second, recorded")) {
@@ -308,12 +309,12 @@ func TestDebugCanary(t *testing.T) {
 			e.call("PATCH", "/api/v1/settings/deployment", e.admin, map[string]any{"debug_recording": true}, http.StatusOK, nil)
 			// The owner's turns use the BYOK key; bob's the central key.
 			c := e.newIdleChat("canary turn with my own key")
-			var bobChat chatAnswer
+			var bobChat wire.ChatWithQueue
 			e.call("POST", "/api/v1/chats", e.bob, map[string]any{"message": "canary turn with the central key", "title": "t"}, http.StatusCreated, &bobChat)
 			waitIdleAs(e, bobChat.Chat.ID, e.bob)
 			for _, id := range []string{c.ID, bobChat.Chat.ID} {
 				runs := e.runs(id, e.admin)
-				if len(runs) != 1 || runs[0].Status != store.DebugCompleted {
+				if len(runs) != 1 || runs[0].Status != string(store.DebugCompleted) {
 					t.Fatalf("chat %s: runs %+v, want one completed", id, runs)
 				}
 				e.do("GET", "/api/v1/chats/"+id+"/debug/runs/"+runs[0].ID, e.admin, nil)
@@ -346,18 +347,18 @@ func waitIdleAs(e *debugEnv, id, key string) {
 		if err != nil {
 			e.t.Fatalf("read stream: %v", err)
 		}
-		var ev chat.Event
-		if json.Unmarshal(raw.Data, &ev) == nil && ev.Type == chat.EventChat && !busy(ev.Chat.Status) {
-			if ms := e.messagesAs(id, key); len(ms) > 0 && ms[len(ms)-1].Role == store.RoleAssistant {
+		var ev wire.Event
+		if json.Unmarshal(raw.Data, &ev) == nil && ev.Type == wire.EventChat && !ev.Chat.Busy() {
+			if ms := e.messagesAs(id, key); len(ms) > 0 && ms[len(ms)-1].Role == wire.RoleAssistant {
 				return
 			}
 		}
 	}
 }
 
-func (e *debugEnv) messagesAs(id, key string) []chat.MessageView {
+func (e *debugEnv) messagesAs(id, key string) []wire.Message {
 	e.t.Helper()
-	var out messagesAnswer
+	var out wire.MessagePage
 	e.call("GET", "/api/v1/chats/"+id+"/messages", key, nil, http.StatusOK, &out)
 	return out.Messages
 }
@@ -380,7 +381,7 @@ func TestDebugPrecedence(t *testing.T) {
 	if !recorded("deployment on") {
 		t.Fatal("not recorded with the deployment setting on")
 	}
-	var us userSettingsView
+	var us wire.UserSettings
 	e.call("PATCH", "/api/v1/settings/me", e.owner, map[string]any{"debug_recording": false}, http.StatusOK, &us)
 	if us.DebugRecording == nil || *us.DebugRecording {
 		t.Fatalf("user debug_recording = %v, want false", us.DebugRecording)
@@ -394,7 +395,7 @@ func TestDebugPrecedence(t *testing.T) {
 	if len(e.runs(c.ID, e.owner)) != 1 {
 		t.Fatal("not recorded with the chat override on")
 	}
-	var patched chatAnswer
+	var patched wire.ChatWithQueue
 	e.call("PATCH", "/api/v1/chats/"+c.ID, e.owner, map[string]any{"debug": nil}, http.StatusOK, &patched)
 	if patched.Chat.DebugOverride != nil {
 		t.Fatalf("chat debug = %v after null, want null", *patched.Chat.DebugOverride)
@@ -486,7 +487,7 @@ func TestDebugStream(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read debug stream: %v", err)
 	}
-	var ev debugEvent
+	var ev wire.DebugEvent
 	if raw.Event != "run" || json.Unmarshal(raw.Data, &ev) != nil || ev.ChatID != c.ID || ev.RunID == "" {
 		t.Fatalf("event %q %s", raw.Event, raw.Data)
 	}
@@ -520,7 +521,7 @@ func TestDebugCleanup(t *testing.T) {
 	mu.Lock()
 	cut = old[0].UpdatedAt.Add(time.Millisecond)
 	mu.Unlock()
-	var edited sendAnswer
+	var edited wire.SendResult
 	e.call("PUT", "/api/v1/chats/"+c.ID+"/messages/"+ms[len(ms)-2].ID, e.owner, map[string]any{"message": "second, edited"}, http.StatusOK, &edited)
 	e.waitIdle(c.ID, edited.Chat.SnapshotVersion)
 	e.stop()
@@ -556,14 +557,14 @@ func TestDebugOnCreate(t *testing.T) {
 
 	// createTitled creates an untitled chat and waits for its first turn
 	// and its generated title (set after the title run finished).
-	createTitled := func(debug any) chat.ChatView {
+	createTitled := func(debug any) wire.Chat {
 		t.Helper()
 		c := e.createChat(map[string]any{"message": "tell me about otters", "debug": debug})
 		s := e.openStream(c.ID, "", false)
 		defer s.close()
 		for {
 			ev := s.next()
-			if ev.Type == chat.EventChat && ev.Chat.Title != "" && ev.Chat.SnapshotVersion > c.SnapshotVersion && !busy(ev.Chat.Status) {
+			if ev.Type == wire.EventChat && ev.Chat.Title != "" && ev.Chat.SnapshotVersion > c.SnapshotVersion && !ev.Chat.Busy() {
 				return *ev.Chat
 			}
 		}
@@ -573,7 +574,7 @@ func TestDebugOnCreate(t *testing.T) {
 	if on.DebugOverride == nil || !*on.DebugOverride {
 		t.Fatalf("chat debug = %v, want true", on.DebugOverride)
 	}
-	kinds := map[string]debugRunView{}
+	kinds := map[string]wire.DebugRun{}
 	for _, r := range e.runs(on.ID, e.owner) {
 		kinds[r.Kind] = r
 	}
@@ -581,10 +582,10 @@ func TestDebugOnCreate(t *testing.T) {
 	if !ok {
 		t.Fatalf("no chat_turn run among %+v", kinds)
 	}
-	if turn.Status != store.DebugCompleted || turn.Summary != "1 step, 0 tool calls, finish: stop" {
+	if turn.Status != string(store.DebugCompleted) || turn.Summary != "1 step, 0 tool calls, finish: stop" {
 		t.Fatalf("chat_turn run status %q summary %q, want completed with %q", turn.Status, turn.Summary, "1 step, 0 tool calls, finish: stop")
 	}
-	if title, ok := kinds[store.DebugKindTitle]; !ok || !title.Status.Final() {
+	if title, ok := kinds[store.DebugKindTitle]; !ok || !store.DebugStatus(title.Status).Final() {
 		t.Fatalf("title run = %+v (found %v), want a finished run", title, ok)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 const (
@@ -90,7 +91,7 @@ func (a *API) listInterceptions(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("list interceptions: %w", err)
 		}
 	}
-	out := make([]interceptionView, 0, len(ins))
+	out := make([]wire.Interception, 0, len(ins))
 	for _, in := range ins {
 		out = append(out, viewInterception(in))
 	}
@@ -132,21 +133,9 @@ func (a *API) usage(w http.ResponseWriter, r *http.Request) error {
 			names[u.ID] = u.Username
 		}
 	}
-	out := make([]usageRowView, 0, len(rows))
+	out := make([]wire.UsageRow, 0, len(rows))
 	for _, row := range rows {
-		out = append(out, usageRowView{
-			Day:              row.Day,
-			UserID:           row.UserID,
-			Username:         names[row.UserID],
-			Model:            row.Model,
-			Calls:            row.Calls,
-			InputTokens:      row.Usage.Input,
-			OutputTokens:     row.Usage.Output,
-			CacheReadTokens:  row.Usage.CacheRead,
-			CacheWriteTokens: row.Usage.CacheWrite,
-			ReasoningTokens:  row.Usage.Reasoning,
-			CostUSD:          microsToUSD(row.CostMicros),
-		})
+		out = append(out, viewUsageRow(row, names[row.UserID]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"usage": out})
 	return nil

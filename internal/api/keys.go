@@ -7,6 +7,7 @@ import (
 
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request) error {
@@ -14,7 +15,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list API keys: %w", err)
 	}
-	out := make([]apiKeyView, 0, len(ks))
+	out := make([]wire.APIKey, 0, len(ks))
 	for _, k := range ks {
 		out = append(out, viewAPIKey(k))
 	}
@@ -53,7 +54,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("create API key: %w", err)
 	}
 	a.log.Info("API key created", "user_id", p.User.ID, "api_key_id", k.ID)
-	writeJSON(w, http.StatusCreated, map[string]any{"key": key.Reveal(), "api_key": viewAPIKey(k)})
+	writeJSON(w, http.StatusCreated, wire.NewKey{Key: key, APIKey: viewAPIKey(k)})
 	return nil
 }
 

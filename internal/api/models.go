@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/chatd/chatd/internal/catalog"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // providersByID loads every provider, to name each model's provider.
@@ -48,7 +50,7 @@ func (a *API) listModels(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]modelView, 0, len(ms))
+	out := make([]wire.Model, 0, len(ms))
 	for _, m := range ms {
 		p, ok := provs[m.ProviderID]
 		if !all && !usable(m, p, ok) {
@@ -92,13 +94,16 @@ func (a *API) getModel(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) createModel(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Provider     string      `json:"provider"`
-		Model        string      `json:"model"`
-		DisplayName  *string     `json:"display_name"`
-		ContextLimit *int64      `json:"context_limit"`
-		Prices       *pricesView `json:"prices"`
-		Enabled      *bool       `json:"enabled"`
-		Default      *bool       `json:"default"`
+		Provider     string       `json:"provider"`
+		Model        string       `json:"model"`
+		DisplayName  *string      `json:"display_name"`
+		ContextLimit *int64       `json:"context_limit"`
+		Prices       *wire.Prices `json:"prices"`
+		Enabled      *bool        `json:"enabled"`
+		Default      *bool        `json:"default"`
+
+		UseResponsesAPI            *bool `json:"use_responses_api"`
+		CompactionThresholdPercent *int  `json:"compaction_threshold_percent"`
 	}
 	if err := a.decode(w, r, &req); err != nil {
 		return err
@@ -126,7 +131,7 @@ func (a *API) createModel(w http.ResponseWriter, r *http.Request) error {
 		m.ContextLimit = *req.ContextLimit
 	}
 	if req.Prices != nil {
-		m.Prices = req.Prices.store()
+		m.Prices = storePrices(*req.Prices)
 		if err := validPrices(m.Prices); err != nil {
 			return err
 		}
@@ -140,6 +145,10 @@ func (a *API) createModel(w http.ResponseWriter, r *http.Request) error {
 	if err := defaultEnabled(m.Enabled, m.IsDefault, false); err != nil {
 		return err
 	}
+	if err := validThreshold(req.CompactionThresholdPercent); err != nil {
+		return err
+	}
+	m.CompactionThresholdPercent = req.CompactionThresholdPercent
 	p, err := a.store.GetProviderByName(r.Context(), req.Provider)
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid("provider", "no provider named %q", req.Provider)
@@ -148,6 +157,12 @@ func (a *API) createModel(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("get provider: %w", err)
 	}
 	m.ProviderID = p.ID
+	if req.UseResponsesAPI != nil {
+		if err := validResponsesAPI(*req.UseResponsesAPI, p.Type); err != nil {
+			return err
+		}
+		m.UseResponsesAPI = *req.UseResponsesAPI
+	}
 	if e, ok := catalog.Lookup(p.Type, req.Model); ok {
 		if req.ContextLimit == nil {
 			m.ContextLimit = e.ContextLimit
@@ -170,16 +185,34 @@ func (a *API) createModel(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) patchModel(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		DisplayName  *string     `json:"display_name"`
-		ContextLimit *int64      `json:"context_limit"`
-		Prices       *pricesView `json:"prices"`
-		Enabled      *bool       `json:"enabled"`
-		Default      *bool       `json:"default"`
+		DisplayName  *string      `json:"display_name"`
+		ContextLimit *int64       `json:"context_limit"`
+		Prices       *wire.Prices `json:"prices"`
+		Enabled      *bool        `json:"enabled"`
+		Default      *bool        `json:"default"`
+
+		UseResponsesAPI *bool `json:"use_responses_api"`
+		// CompactionThresholdPercent is absent, null (inherit) or 1-100.
+		CompactionThresholdPercent json.RawMessage `json:"compaction_threshold_percent"`
 	}
 	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
 	var patch store.ModelPatch
+	switch {
+	case req.CompactionThresholdPercent == nil:
+	case isNull(req.CompactionThresholdPercent):
+		patch.ClearCompactionThreshold = true
+	default:
+		var pct int
+		if err := json.Unmarshal(req.CompactionThresholdPercent, &pct); err != nil {
+			return invalid("compaction_threshold_percent", "must be an integer from 1 to 100 or null")
+		}
+		if err := validThreshold(&pct); err != nil {
+			return err
+		}
+		patch.CompactionThresholdPercent = &pct
+	}
 	if req.DisplayName != nil {
 		if err := validDisplayName(*req.DisplayName); err != nil {
 			return err
@@ -193,7 +226,7 @@ func (a *API) patchModel(w http.ResponseWriter, r *http.Request) error {
 		patch.ContextLimit = req.ContextLimit
 	}
 	if req.Prices != nil {
-		pr := req.Prices.store()
+		pr := storePrices(*req.Prices)
 		if err := validPrices(pr); err != nil {
 			return err
 		}
@@ -204,6 +237,12 @@ func (a *API) patchModel(w http.ResponseWriter, r *http.Request) error {
 	m, p, err := a.model(r)
 	if err != nil {
 		return err
+	}
+	if req.UseResponsesAPI != nil {
+		if err := validResponsesAPI(*req.UseResponsesAPI, p.Type); err != nil {
+			return err
+		}
+		patch.UseResponsesAPI = req.UseResponsesAPI
 	}
 	enabled, isDefault := m.Enabled, m.IsDefault
 	if req.Enabled != nil {
@@ -278,5 +317,22 @@ func (a *API) deleteModel(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.log.Info("model deleted", "model_id", m.ID, "model", m.Model, "by", principal(r).User.ID)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// validThreshold refuses a compaction threshold outside 1 to 100 percent.
+func validThreshold(pct *int) error {
+	if store.CheckThreshold(pct) != nil {
+		return invalid("compaction_threshold_percent", "must be an integer from 1 to 100 or null")
+	}
+	return nil
+}
+
+// validResponsesAPI refuses the Responses API for a provider that does not
+// speak it.
+func validResponsesAPI(on bool, t store.ProviderType) error {
+	if on && t == store.ProviderAnthropic {
+		return invalid("use_responses_api", "provider type %q has no Responses API; only OpenAI types do", t)
+	}
 	return nil
 }

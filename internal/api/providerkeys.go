@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (a *API) listProviderKeys(w http.ResponseWriter, r *http.Request) error {
@@ -17,7 +18,7 @@ func (a *API) listProviderKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]providerKeyView, 0, len(ks))
+	out := make([]wire.ProviderKey, 0, len(ks))
 	for _, k := range ks {
 		p, ok := provs[k.ProviderID]
 		if !ok {

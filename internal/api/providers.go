@@ -7,6 +7,7 @@ import (
 
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func (a *API) listProviders(w http.ResponseWriter, r *http.Request) error {
@@ -14,7 +15,7 @@ func (a *API) listProviders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list providers: %w", err)
 	}
-	out := make([]providerView, 0, len(ps))
+	out := make([]wire.Provider, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, viewProvider(p))
 	}

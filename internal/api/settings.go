@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatd/chatd/internal/settings"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // DefaultCompactionThresholdPercent is the deployment's compaction
@@ -22,21 +23,6 @@ func (a *API) settingsRoutes() {
 	a.handle("PATCH "+p+"/me", anyUser, a.patchUserSettings)
 	a.handle("GET "+p+"/deployment", adminOnly, a.getDeploymentSettings)
 	a.handle("PATCH "+p+"/deployment", adminOnly, a.patchDeploymentSettings)
-}
-
-// userSettingsView is a user's settings; null inherits the deployment's.
-type userSettingsView struct {
-	DebugRecording             *bool              `json:"debug_recording"`
-	Models                     map[string]*string `json:"models"`
-	CompactionThresholdPercent *int               `json:"compaction_threshold_percent"`
-}
-
-// deploymentSettingsView is the deployment's settings.
-type deploymentSettingsView struct {
-	DebugRecording             bool               `json:"debug_recording"`
-	DebugRecordingForced       bool               `json:"debug_recording_forced"`
-	Models                     map[string]*string `json:"models"`
-	CompactionThresholdPercent int                `json:"compaction_threshold_percent"`
 }
 
 // settingsPatch is a PATCH body: each field absent (nil), null
@@ -162,7 +148,7 @@ func (a *API) patchUserSettings(w http.ResponseWriter, r *http.Request) error {
 	return a.getUserSettings(w, r)
 }
 
-func (a *API) userSettings(r *http.Request, userID string) (userSettingsView, error) {
+func (a *API) userSettings(r *http.Request, userID string) (wire.UserSettings, error) {
 	get := func(key string) (string, bool, error) {
 		v, err := a.store.GetUserSetting(r.Context(), userID, key)
 		if errors.Is(err, store.ErrNotFound) {
@@ -173,7 +159,7 @@ func (a *API) userSettings(r *http.Request, userID string) (userSettingsView, er
 		}
 		return v, true, nil
 	}
-	out := userSettingsView{Models: make(map[string]*string, len(settings.ModelKinds))}
+	out := wire.UserSettings{Models: make(map[string]*string, len(settings.ModelKinds))}
 	if v, ok, err := get(settings.DebugRecording); err != nil {
 		return out, err
 	} else if ok {
@@ -236,7 +222,7 @@ func (a *API) patchDeploymentSettings(w http.ResponseWriter, r *http.Request) er
 	return a.getDeploymentSettings(w, r)
 }
 
-func (a *API) deploymentSettings(r *http.Request) (deploymentSettingsView, error) {
+func (a *API) deploymentSettings(r *http.Request) (wire.DeploymentSettings, error) {
 	get := func(key string) (string, error) {
 		v, err := a.store.GetSetting(r.Context(), key)
 		if errors.Is(err, store.ErrNotFound) {
@@ -247,7 +233,7 @@ func (a *API) deploymentSettings(r *http.Request) (deploymentSettingsView, error
 		}
 		return v, nil
 	}
-	out := deploymentSettingsView{
+	out := wire.DeploymentSettings{
 		DebugRecordingForced:       a.debugForced,
 		Models:                     make(map[string]*string, len(settings.ModelKinds)),
 		CompactionThresholdPercent: DefaultCompactionThresholdPercent,

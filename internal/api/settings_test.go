@@ -8,6 +8,7 @@ import (
 
 	"github.com/chatd/chatd/internal/settings"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // TestSettings changes user and deployment settings and reads them back,
@@ -31,12 +32,12 @@ func TestSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var us userSettingsView
+	var us wire.UserSettings
 	e.call("GET", "/api/v1/settings/me", e.member, nil, http.StatusOK, &us)
 	if us.DebugRecording != nil || us.CompactionThresholdPercent != nil || len(us.Models) != 4 || us.Models["title"] != nil {
 		t.Fatalf("fresh user settings %+v", us)
 	}
-	var ds deploymentSettingsView
+	var ds wire.DeploymentSettings
 	e.call("PATCH", "/api/v1/settings/deployment", e.admin, map[string]any{
 		"debug_recording": true, "models": map[string]any{"subagent": m1.ID, "title": m1.ID}, "compaction_threshold_percent": 70,
 	}, http.StatusOK, &ds)
@@ -124,7 +125,7 @@ func TestSettingsBadInput(t *testing.T) {
 			}
 		})
 	}
-	var us userSettingsView
+	var us wire.UserSettings
 	e.call("GET", "/api/v1/settings/me", e.admin, nil, http.StatusOK, &us)
 	if us.DebugRecording != nil || us.CompactionThresholdPercent != nil || us.Models["advisor"] != nil {
 		t.Fatalf("a refused PATCH wrote something: %+v", us)

@@ -10,6 +10,7 @@ import (
 	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // sessionTTL is how long a key made by logging in lives.
@@ -44,7 +45,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.Info("user logged in", "user_id", u.ID, "api_key_id", k.ID)
-	writeJSON(w, http.StatusCreated, map[string]any{"key": key.Reveal(), "api_key": viewAPIKey(k), "user": viewUser(u)})
+	writeJSON(w, http.StatusCreated, wire.Session{NewKey: wire.NewKey{Key: key, APIKey: viewAPIKey(k)}, User: viewUser(u)})
 	return nil
 }
 
@@ -96,7 +97,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	out := make([]userView, 0, len(us))
+	out := make([]wire.User, 0, len(us))
 	for _, u := range us {
 		out = append(out, viewUser(u))
 	}

@@ -219,15 +219,16 @@ func agentTitle(task string) string {
 	return strings.TrimSpace(string(r[:maxAgentTitleLen-1])) + "…"
 }
 
-// agentTracker serialises this replica's spawns, so two of them cannot
-// both pass the cap check before either child exists.
+// agentTracker serialises this replica's spawns and restarts of idle
+// children (message_agent), so two of them cannot both pass the cap
+// check before either child is busy.
 type agentTracker struct {
 	mu sync.Mutex
 }
 
-// checkAgentCaps refuses a spawn when the owner, or the deployment, has
-// as many busy subagents as allowed; s.agents.mu must be held. The store
-// counts them across every replica.
+// checkAgentCaps refuses a spawn, or a restart of an idle child, when
+// the owner, or the deployment, has as many busy subagents as allowed;
+// s.agents.mu must be held. The store counts them across every replica.
 func (s *Service) checkAgentCaps(ctx context.Context, ownerID string) error {
 	mine, total, err := s.chats.CountBusySubagents(ctx, ownerID)
 	if err != nil {
@@ -348,13 +349,24 @@ func (s *Service) messageAgent(ctx context.Context, parent store.Chat, input str
 	if strings.TrimSpace(in.Message) == "" {
 		return "", errors.New("message is required")
 	}
+	key, err := s.parentKey(ctx, parent.ID)
+	if err != nil {
+		return "", err
+	}
+	// A message to an idle child restarts it, so it counts against the
+	// caps like a spawn, under the same lock. A child that is busy when
+	// read here is counted already: if it goes idle before Send, Send
+	// restarts it without adding to what was counted.
+	s.agents.mu.Lock()
+	defer s.agents.mu.Unlock()
 	c, err := s.child(ctx, parent, in.AgentID)
 	if err != nil {
 		return "", err
 	}
-	key, err := s.parentKey(ctx, parent.ID)
-	if err != nil {
-		return "", err
+	if !busy(c.Status) {
+		if err := s.checkAgentCaps(ctx, parent.OwnerID); err != nil {
+			return "", fmt.Errorf("cannot message subagent %s now: it is %s, and the message would restart it: %w", c.ID, c.Status, err)
+		}
 	}
 	r, err := s.Send(ctx, c.ID, textParts(in.Message), key, parent.OwnerID, store.SendQueue)
 	if err != nil {
@@ -364,8 +376,6 @@ func (s *Service) messageAgent(ctx context.Context, parent store.Chat, input str
 		}
 		return "", err
 	}
-	s.agents.mu.Lock()
-	s.agents.mu.Unlock()
 	if r.Queued != nil {
 		return fmt.Sprintf("The subagent is busy; the message is queued and runs after its current work. Use %s to collect the answer.", ToolWaitAgent), nil
 	}

@@ -2,7 +2,9 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chatd/chatd/internal/store"
 )
@@ -36,18 +38,21 @@ type ChildCost struct {
 	TotalMicros *int64
 }
 
-// Cost sums the cost of every model call of a chat and of its subagents:
-// assistant messages, summaries (compaction) and tool messages that carry
-// a tool's model calls (the advisor). Title generations are not counted:
-// they are not chat turns, and the gateway records them without the
-// chat's id. Messages an edit dropped are not counted.
+// Cost sums the cost of every model call of a chat and of its subagents,
+// so that it equals the sum of the gateway's records carrying the chat's
+// id: assistant messages, summaries (compaction) and tool messages that
+// carry a tool's model calls (the advisor), those an edit dropped too
+// (the calls were paid for), and the calls that left no message (a
+// summary that failed or whose commit was refused). Title generations
+// are not counted: they are not chat turns, and the gateway records them
+// without the chat's id.
 func (s *Service) Cost(ctx context.Context, chatID string) (Cost, error) {
 	c, err := s.chats.GetChat(ctx, chatID)
 	if err != nil {
 		return Cost{}, fmt.Errorf("chat cost: %w", err)
 	}
 	out := Cost{ChatID: c.ID}
-	own, n, err := s.chatCost(ctx, c.ID)
+	own, n, err := s.chatCost(ctx, c)
 	if err != nil {
 		return Cost{}, err
 	}
@@ -58,7 +63,7 @@ func (s *Service) Cost(ctx context.Context, chatID string) (Cost, error) {
 		return Cost{}, fmt.Errorf("chat cost: list subagents: %w", err)
 	}
 	for _, ch := range children {
-		cc, n, err := s.chatCost(ctx, ch.ID)
+		cc, n, err := s.chatCost(ctx, ch)
 		if err != nil {
 			return Cost{}, err
 		}
@@ -77,14 +82,12 @@ type uncounted struct {
 
 // chatCost sums the cost of one chat's model calls and counts those it
 // could not price.
-func (s *Service) chatCost(ctx context.Context, chatID string) (*int64, uncounted, error) {
-	var (
-		sum *int64
-		n   uncounted
-	)
+func (s *Service) chatCost(ctx context.Context, c store.Chat) (*int64, uncounted, error) {
+	sum := c.OrphanCostMicros
+	n := uncounted{unpriced: int(c.OrphanUnpricedCalls)}
 	after := int64(0)
 	for {
-		msgs, err := s.chats.ListMessages(ctx, chatID, after, pageSize)
+		msgs, err := s.chats.ListAllMessages(ctx, c.ID, after, pageSize)
 		if err != nil {
 			return nil, uncounted{}, fmt.Errorf("chat cost: %w", err)
 		}
@@ -110,6 +113,23 @@ func (s *Service) chatCost(ctx context.Context, chatID string) (*int64, uncounte
 			return sum, n, nil
 		}
 		after = msgs[len(msgs)-1].Seq
+	}
+}
+
+// spentWithoutMessage records the cost of a model call of the chat that
+// left no message m (a summary that failed or was refused, a step whose
+// commit was refused), so the chat's cost keeps matching the gateway's
+// records. A call whose usage is unknown is left out, as the cost of an
+// unmetered message is. The write outlives a turn that is stopping: the
+// call was paid for.
+func (s *Service) spentWithoutMessage(ctx context.Context, chatID string, m store.Message) {
+	if m.Usage == (store.Usage{}) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.chats.AddOrphanSpend(ctx, chatID, m.CostMicros); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("chat: record the cost of a model call that left no message", "chat_id", chatID, "error", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/settings"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // upReq is an OpenAI Chat Completions request as the scripted upstream
@@ -422,10 +423,10 @@ func TestCostMatchesRecordsWithAdvisorAndCompaction(t *testing.T) {
 	run(t, s)
 	// The title may come before or after the turn ends.
 	titled, idle := false, false
-	next(t, events, func(ev Event) bool {
-		if ev.Type == EventChat {
+	next(t, events, func(ev wire.Event) bool {
+		if ev.Type == wire.EventChat {
 			titled = titled || ev.Chat.Title == "A title"
-			idle = ev.Chat.Status == store.ChatWaiting
+			idle = ev.Chat.Status == string(store.ChatWaiting)
 		}
 		return titled && idle
 	})
@@ -614,7 +615,7 @@ func TestSlotStarvation(t *testing.T) {
 	t.Parallel()
 	e := newAgentEnv(t, spawnWaitScript)
 	s := e.service(func(c *Config) { c.Workers = 2; c.SubagentPollInterval = waitTimeout * 10 })
-	var evs []<-chan Event
+	var evs []<-chan wire.Event
 	var ids []string
 	for i := range 3 {
 		p := e.parentChat(s, fmt.Sprintf("parent %d", i))
@@ -760,5 +761,64 @@ func TestSubagentModelPrecedence(t *testing.T) {
 				t.Fatalf("model = %s (%s), want %s", got.ID, got.Model, tt.want)
 			}
 		})
+	}
+}
+
+// TestMessageAgentRespectsCaps: a message to an idle subagent restarts
+// it, so it is refused, with a readable tool error, when the user
+// already has as many busy subagents as allowed.
+func TestMessageAgentRespectsCaps(t *testing.T) {
+	t.Parallel()
+	e := newAgentEnv(t, func(r upReq) reply {
+		if rep, ok := childAnswers(r); ok {
+			return rep
+		}
+		res := r.results()
+		var first string
+		if len(res) > 0 {
+			first = spawnedID(res[0])
+		}
+		switch len(res) {
+		case 0:
+			return call(ToolSpawnAgent, map[string]any{"task": "task one"})
+		case 1:
+			return call(ToolWaitAgent, map[string]any{"agent_ids": []string{first}})
+		case 2:
+			// Busy until released: the user's only allowed subagent.
+			return call(ToolSpawnAgent, map[string]any{"task": "task block"})
+		case 3:
+			return call(ToolMessageAgent, map[string]any{"agent_id": first, "message": "again"})
+		}
+		return say("done")
+	})
+	s := e.service(func(c *Config) { c.MaxSubagentsPerUser = 1 })
+	p := e.parentChat(s, "go")
+	events := subscribe(t, s, p.ID, "")
+	run(t, s)
+	next(t, events, status(store.ChatWaiting))
+	defer e.release()
+
+	var results []store.Part
+	for _, m := range e.messages(p.ID) {
+		if m.Role == store.RoleTool {
+			results = append(results, m.Parts[0])
+		}
+	}
+	if len(results) != 4 {
+		t.Fatalf("%d tool results, want 4: %+v", len(results), results)
+	}
+	for _, r := range results[:3] {
+		if r.IsError {
+			t.Fatalf("%s failed: %s", r.ToolName, r.Output)
+		}
+	}
+	msg := results[3]
+	if !msg.IsError || msg.ToolName != ToolMessageAgent ||
+		!strings.Contains(msg.Output, "would restart it") || !strings.Contains(msg.Output, "you already have 1 subagents running") {
+		t.Fatalf("message_agent result = %+v, want a readable cap error", msg)
+	}
+	first := spawned(t, results[0].Output)
+	if got, want := roles(e.messages(first)), "user,assistant"; got != want {
+		t.Fatalf("idle subagent's roles = %s, want %s: it was restarted", got, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // errWaitInterrupted ends a wait whose turn was cancelled.
@@ -80,7 +81,7 @@ func (s *Service) waitAgent(ctx context.Context, parent store.Chat, input string
 		}
 		drains.Go(func() {
 			for ev := range sub.Events {
-				if ev.Type != EventChat || busy(ev.Chat.Status) {
+				if ev.Type != wire.EventChat || ev.Chat.Busy() {
 					continue
 				}
 				select {

@@ -36,6 +36,7 @@ const (
 	defaultRetryBase     = time.Second
 	defaultRetryMax      = 60 * time.Second
 	defaultActionTimeout = 5 * time.Minute
+	defaultStreamIdle    = 2 * time.Minute
 	heartbeatInterval    = 15 * time.Second
 	maxTitleLen          = 80
 )
@@ -84,6 +85,12 @@ type Config struct {
 	// ActionTimeout is how long a chat waits for client tool results. If
 	// zero, 5m.
 	ActionTimeout time.Duration
+	// StreamIdleTimeout is how long a model call may go without a stream
+	// part, the wait for the response's first byte included, before it is
+	// cancelled and retried like a broken stream: heartbeats keep a turn's
+	// lease, so a silent upstream would otherwise hold the chat for good.
+	// If zero, 2m.
+	StreamIdleTimeout time.Duration
 	// TitleModelID is the model config for titles. If empty, the chat's.
 	TitleModelID string
 	// Now; if nil, time.Now.
@@ -96,8 +103,9 @@ type Config struct {
 	// If false, root chats may delegate to subagents.
 	NoSubagents bool
 	// MaxSubagentsPerUser caps one user's busy subagents (running,
-	// requires_action or interrupting); a spawn beyond it is a tool error.
-	// If zero, 8.
+	// requires_action or interrupting); a spawn, or a message_agent that
+	// would restart an idle subagent, beyond it is a tool error. If zero,
+	// 8.
 	MaxSubagentsPerUser int
 	// MaxSubagents caps the deployment's busy subagents. If zero, 64.
 	// Both caps count the subagents this replica started.
@@ -114,6 +122,13 @@ type Config struct {
 	// agentWaiting, if set, is called with the parent chat id once a
 	// wait_agent call waits with its slot released (tests).
 	agentWaiting func(chatID string)
+	// compactDone, if set, is called with the chat id once a manual
+	// compaction ended, committed or not (tests).
+	compactDone func(chatID string)
+	// beforeTurnCleanup and afterTurnCleanup, if set, are called with
+	// the chat id when a finished turn starts and ends dropping its
+	// registration and live step (tests).
+	beforeTurnCleanup, afterTurnCleanup func(chatID string)
 }
 
 // Service runs chats. It is safe for concurrent use.
@@ -144,8 +159,14 @@ type Service struct {
 	bgCancel context.CancelFunc
 
 	mu      sync.Mutex
-	running map[string]context.CancelCauseFunc // guarded by mu: chat id -> turn cancel
-	titling map[string]bool                    // guarded by mu: chats whose title is being generated
+	running map[string]*runningTurn // guarded by mu: chat id -> the turn running here
+	titling map[string]bool         // guarded by mu: chats whose title is being generated
+}
+
+// runningTurn is a turn's entry in Service.running. Entries are compared
+// by identity: a turn removes its own and never its successor's.
+type runningTurn struct {
+	cancel context.CancelCauseFunc
 }
 
 // New returns a Service; call Run to start its workers.
@@ -161,6 +182,7 @@ func New(c Config) (*Service, error) {
 	c.RetryBase = cmp.Or(c.RetryBase, defaultRetryBase)
 	c.RetryMax = cmp.Or(c.RetryMax, defaultRetryMax)
 	c.ActionTimeout = cmp.Or(c.ActionTimeout, defaultActionTimeout)
+	c.StreamIdleTimeout = cmp.Or(c.StreamIdleTimeout, defaultStreamIdle)
 	c.MaxSubagentsPerUser = cmp.Or(c.MaxSubagentsPerUser, defaultMaxChildrenPerUser)
 	c.MaxSubagents = cmp.Or(c.MaxSubagents, defaultMaxChildren)
 	c.SubagentPollInterval = cmp.Or(c.SubagentPollInterval, defaultAgentPollInterval)
@@ -184,7 +206,7 @@ func New(c Config) (*Service, error) {
 		slots:   make(chan struct{}, c.Workers),
 		wake:    make(chan struct{}, 1),
 		sweep:   make(chan struct{}, 1),
-		running: make(map[string]context.CancelCauseFunc),
+		running: make(map[string]*runningTurn),
 		titling: make(map[string]bool),
 	}
 	if s.now == nil {

@@ -85,6 +85,12 @@ func summaryMessage(sum store.Message, rest []store.Message) fantasy.Message {
 // messages and every unanswered user message, and cuts only after an
 // assistant or tool message and never before tool results, so a call and
 // its result stay together. ok is false when there is nothing to cover.
+//
+// A user message is answered once an assistant message that calls no
+// tool follows it: a step that only calls tools answers nothing. So the
+// user message that started a running turn, and the turn's tool loop
+// after it, are never summarised: the summary covers only what came
+// strictly before that message.
 func planCompaction(history []store.Message, keep int) (older []store.Message, through int64, ok bool) {
 	ph := promptHistory(history)
 	var head []store.Message
@@ -93,14 +99,13 @@ func planCompaction(history []store.Message, keep int) (older []store.Message, t
 		head, msgs = ph[:1], ph[1:]
 	}
 	limit := len(msgs) - keep
-	// User messages after the last assistant message are unanswered.
-	lastAssistant := -1
+	lastAnswer := -1
 	for i, m := range msgs {
-		if m.Role == store.RoleAssistant {
-			lastAssistant = i
+		if m.Role == store.RoleAssistant && !callsTools(m) {
+			lastAnswer = i
 		}
 	}
-	for i := lastAssistant + 1; i < len(msgs); i++ {
+	for i := lastAnswer + 1; i < len(msgs); i++ {
 		if msgs[i].Role == store.RoleUser {
 			limit = min(limit, i)
 			break
@@ -114,6 +119,58 @@ func planCompaction(history []store.Message, keep int) (older []store.Message, t
 		}
 	}
 	return nil, 0, false
+}
+
+// callsTools reports whether an assistant message calls a tool.
+func callsTools(m store.Message) bool {
+	for _, p := range m.Parts {
+		if p.Type == store.PartToolCall {
+			return true
+		}
+	}
+	return false
+}
+
+// bytesPerToken is the rough size of a token, for prompts the provider
+// has not counted yet.
+const bytesPerToken = 4
+
+// promptTokens estimates the input tokens of a model call on history:
+// the input tokens of the latest metered step after the current summary,
+// as its provider counted them (typeOf says how the provider of a model
+// config counts cached tokens), plus about a token per 4 bytes of that
+// step's answer and of the messages after it. Without such a step (a new
+// chat, or right after a compaction, when older steps' counts still
+// include what the summary replaced) the whole prompt is estimated by
+// its size.
+func promptTokens(history []store.Message, typeOf func(modelConfigID string) store.ProviderType) int64 {
+	ph := promptHistory(history)
+	var sumSeq int64
+	if len(ph) > 0 && ph[0].Role == store.RoleSummary {
+		sumSeq = ph[0].Seq
+	}
+	var base int64
+	from := 0
+	for i := len(ph) - 1; i >= 0; i-- {
+		m := ph[i]
+		if m.Role != store.RoleAssistant || m.Seq < sumSeq || m.Usage == (store.Usage{}) {
+			continue
+		}
+		base = m.Usage.Input
+		if typeOf(m.ModelConfigID) == store.ProviderAnthropic {
+			// Anthropic counts cached input apart.
+			base += m.Usage.CacheRead + m.Usage.CacheWrite
+		}
+		from = i
+		break
+	}
+	var size int
+	for _, m := range ph[from:] {
+		for _, p := range m.Parts {
+			size += len(p.Text) + len(p.Input) + len(p.Output)
+		}
+	}
+	return base + int64(size/bytesPerToken)
 }
 
 // visibleHistory reads a chat's visible messages.
@@ -166,10 +223,11 @@ func (s *Service) compactionModel(ctx context.Context, c store.Chat, chatModel s
 	return id, limit, nil
 }
 
-// compactionThreshold is the user's, else the deployment's, threshold
-// percent; 80 when neither is set.
-func (s *Service) compactionThreshold(ctx context.Context, userID string) int {
-	pct, ok, err := settings.CompactionThreshold(ctx, s.store, userID)
+// compactionThreshold is the threshold percent of userID's chats on
+// chatModel: the user's setting, else the model config's own threshold,
+// else the deployment's setting, else 80.
+func (s *Service) compactionThreshold(ctx context.Context, userID string, chatModel store.ModelConfig) int {
+	pct, ok, err := settings.CompactionThresholdFor(ctx, s.store, userID, chatModel.CompactionThresholdPercent)
 	if err != nil {
 		s.log.Warn("chat: read compaction threshold", "user_id", userID, "error", err)
 	}
@@ -220,20 +278,23 @@ func (s *Service) summarize(ctx context.Context, c store.Chat, modelID, apiKeyID
 	prompt := append(fantasy.Prompt{fantasy.NewSystemMessage(compactInstructions)}, buildPrompt(older)...)
 	prompt = append(prompt, fantasy.NewUserMessage(compactRequest))
 	text, usage, err := generateText(ctx, res.Model, s.quietCall(c, prompt, compactionMaxOutput))
-	if err != nil {
-		return store.Message{}, err
-	}
-	if strings.TrimSpace(text) == "" {
-		return store.Message{}, errors.New("the model returned an empty summary")
-	}
 	u := toUsage(usage, res.Provider.Type)
-	return store.Message{
+	sum = store.Message{
 		Role:          store.RoleSummary,
 		Parts:         []store.Part{{Type: store.PartText, Text: strings.TrimSpace(text)}},
 		Usage:         u,
 		CostMicros:    res.ModelConfig.Prices.CostMicros(u, res.Provider.Type),
 		ModelConfigID: res.ModelConfig.ID,
-	}, nil
+	}
+	if err == nil && strings.TrimSpace(text) == "" {
+		err = errors.New("the model returned an empty summary")
+	}
+	if err != nil {
+		// The call is paid for whether or not its summary is usable.
+		s.spentWithoutMessage(ctx, c.ID, sum)
+		return store.Message{}, err
+	}
+	return sum, nil
 }
 
 // quietCall is a call that may not use tools. The chat's tools are still
@@ -338,6 +399,9 @@ func (s *Service) Compact(ctx context.Context, chatID, apiKeyID string) (store.C
 // refuse it.
 func (s *Service) compactIdle(ctx context.Context, c store.Chat, modelID, apiKeyID string, older []store.Message, through int64) {
 	log := s.log.With("chat_id", c.ID)
+	if s.cfg.compactDone != nil {
+		defer s.cfg.compactDone(c.ID)
+	}
 	sum, err := s.summarize(ctx, c, modelID, apiKeyID, older, &route.DebugInfo{
 		Override:     c.DebugOverride,
 		Kind:         store.DebugKindCompaction,
@@ -351,38 +415,60 @@ func (s *Service) compactIdle(ctx context.Context, c store.Chat, modelID, apiKey
 	}
 	if _, _, err := s.chats.CommitSummary(ctx, c.ID, "", sum, through); err != nil {
 		log.Info("chat: manual compaction not committed", "error", err)
+		s.spentWithoutMessage(ctx, c.ID, sum)
 		return
 	}
 	log.Info("chat: compacted", "through_seq", through, "model_config_id", sum.ModelConfigID)
 	s.sync(ctx, c.ID)
 }
 
-// maybeCompact compacts the chat before the turn's next step when the
-// step just committed used more of the context window than the
-// threshold allows. A summary that fails is logged and the turn goes on
-// uncompacted; only a lost lease or a deleted chat is returned.
-func (t *turn) maybeCompact(u fantasy.Usage, chatModel store.ModelConfig) error {
-	in := u.InputTokens + u.CacheReadTokens + u.CacheCreationTokens
+// maybeCompact compacts the chat before a model call of the turn, the
+// first of a turn included, when the prompt it would send (estimated by
+// promptTokens) fills more of the context window than the threshold
+// allows. It reports whether it committed a summary, after which the
+// history must be read again. A summary that fails is logged and the
+// turn goes on uncompacted; only a lost lease or a deleted chat is
+// returned.
+func (t *turn) maybeCompact(history []store.Message, res route.Result) (bool, error) {
+	chatModel := res.ModelConfig
 	modelID, limit, err := t.s.compactionModel(t.ctx, t.c, chatModel)
 	if err != nil {
 		t.log.Warn("chat: resolve compaction model", "error", err)
-		return nil
+		return false, nil
 	}
-	if limit <= 0 || in*100 <= limit*int64(t.s.compactionThreshold(t.ctx, t.c.OwnerID)) {
-		return nil
+	if limit <= 0 {
+		return false, nil
 	}
-	return t.compact(modelID, in, limit)
+	in := promptTokens(history, func(id string) store.ProviderType { return t.providerType(id, res) })
+	if in*100 <= limit*int64(t.s.compactionThreshold(t.ctx, t.c.OwnerID, chatModel)) {
+		return false, nil
+	}
+	return t.compact(modelID, history, in, limit)
+}
+
+// providerType is the type of the provider of a model config, which says
+// how its usage counts cached tokens: the routed model's, else looked
+// up; the routed model's when the lookup fails.
+func (t *turn) providerType(modelConfigID string, res route.Result) store.ProviderType {
+	if modelConfigID == res.ModelConfig.ID || modelConfigID == "" {
+		return res.Provider.Type
+	}
+	mc, err := t.s.store.GetModel(t.ctx, modelConfigID)
+	if err != nil {
+		return res.Provider.Type
+	}
+	p, err := t.s.store.GetProvider(t.ctx, mc.ProviderID)
+	if err != nil {
+		return res.Provider.Type
+	}
+	return p.Type
 }
 
 // compact summarises the older history and commits the boundary.
-func (t *turn) compact(modelID string, in, limit int64) error {
-	history, err := t.history()
-	if err != nil {
-		return err
-	}
+func (t *turn) compact(modelID string, history []store.Message, in, limit int64) (bool, error) {
 	older, through, ok := planCompaction(history, compactionKeep)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	t.log.Info("chat: compacting", "input_tokens", in, "context_limit", limit, "through_seq", through)
 	sum, err := t.s.summarize(t.tctx, t.c, modelID, activeKey(history), older, t.debugInfo(history))
@@ -390,15 +476,16 @@ func (t *turn) compact(modelID string, in, limit int64) error {
 		if t.stopCause() == nil {
 			t.log.Warn("chat: compaction failed; going on without it", "error", err)
 		}
-		return nil
+		return false, nil
 	}
 	if _, _, err := t.s.chats.CommitSummary(t.ctx, t.c.ID, t.wid, sum, through); err != nil {
+		t.s.spentWithoutMessage(t.ctx, t.c.ID, sum)
 		if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) {
-			return err
+			return false, err
 		}
 		t.log.Warn("chat: commit compaction", "error", err)
-		return nil
+		return false, nil
 	}
 	t.s.sync(t.ctx, t.c.ID)
-	return nil
+	return true, nil
 }

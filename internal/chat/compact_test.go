@@ -1,18 +1,23 @@
 package chat
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"charm.land/fantasy"
 
+	"github.com/chatd/chatd/internal/llmtest"
+	"github.com/chatd/chatd/internal/settings"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // exchange sends msg to an idle chat and waits for the turn to end.
-func exchange(t *testing.T, s *Service, e *env, events <-chan Event, chatID, msg string) {
+func exchange(t *testing.T, s *Service, e *env, events <-chan wire.Event, chatID, msg string) {
 	t.Helper()
 	if _, err := s.Send(t.Context(), chatID, text(msg), e.key, e.user.ID, store.SendQueue); err != nil {
 		t.Fatalf("send: %v", err)
@@ -21,8 +26,8 @@ func exchange(t *testing.T, s *Service, e *env, events <-chan Event, chatID, msg
 	next(t, events, status(store.ChatWaiting))
 }
 
-func isSummary(ev Event) bool {
-	return ev.Type == EventMessage && ev.Message.Role == store.RoleSummary
+func isSummary(ev wire.Event) bool {
+	return ev.Type == wire.EventMessage && ev.Message.Role == string(store.RoleSummary)
 }
 
 // wantIn fails unless body holds every string of has and none of hasNot.
@@ -63,7 +68,7 @@ func TestManualCompaction(t *testing.T) {
 		t.Fatalf("compact answered %+v", got)
 	}
 	ev := next(t, events, isSummary)
-	if textOf(ev.Message.Parts) != "SUMMARY-OF-ONE" || ev.Message.ModelConfigID != e.model.ID || ev.Message.CostMicros == nil {
+	if ev.Message.Text() != "SUMMARY-OF-ONE" || ev.Message.ModelConfigID != e.model.ID || ev.Message.CostMicros == nil {
 		t.Fatalf("summary message = %+v", ev.Message)
 	}
 	msgs := e.messages(c.ID)
@@ -165,65 +170,228 @@ func TestCompactionKeepsLateMessage(t *testing.T) {
 		[]string{"question-one", "answer-one"})
 }
 
+// withPrompt makes a scripted answer report tokens input tokens, as if
+// the prompt it answered were that long.
+func withPrompt(tokens int, r llmtest.Response) llmtest.Response {
+	const from = `"prompt_tokens":10,`
+	if !bytes.Contains(r.Body, []byte(from)) {
+		panic("withPrompt: the answer reports no prompt tokens")
+	}
+	r.Body = bytes.Replace(r.Body, []byte(from), fmt.Appendf(nil, `"prompt_tokens":%d,`, tokens), 1)
+	return r
+}
+
+// setContextLimit gives the env's model a context limit.
+func (e *env) setContextLimit(limit int64) {
+	e.t.Helper()
+	if _, err := e.db.UpdateModel(e.t.Context(), e.model.ID, store.ModelPatch{ContextLimit: &limit}); err != nil {
+		e.t.Fatalf("set context limit: %v", err)
+	}
+}
+
+// TestAutomaticCompaction: a plain conversation, whose steps call no
+// tool, compacts before the first step of the turn whose prompt would
+// cross the threshold (the last step's input plus what came since), and
+// the usage of the kept messages, counted before the summary, does not
+// compact it again.
 func TestAutomaticCompaction(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t,
-		textReply("answer-one"), textReply("answer-two"), textReply("answer-three"),
+		withPrompt(100, textReply("answer-one")), withPrompt(300, textReply("answer-two")), withPrompt(790, textReply("answer-three")),
 		textReply("SUMMARY-OF-ONE"),
+		withPrompt(200, textReply("answer-four")),
+		textReply("answer-five"),
 	)
+	e.setContextLimit(1000)
 	s := e.service(nil)
 	c := e.newChat(s, "question-one")
 	events := subscribe(t, s, c.ID, "")
-	stop := run(t, s)
+	run(t, s)
 	next(t, events, status(store.ChatWaiting))
 	exchange(t, s, e, events, c.ID, "question-two")
 	exchange(t, s, e, events, c.ID, "question-three")
-	stop()
+	// 790 tokens, with the answer and this question, cross 80% of 1000.
+	exchange(t, s, e, events, c.ID, "question-four "+strings.Repeat("x", 40))
+	exchange(t, s, e, events, c.ID, "question-five")
 
-	// A turn in progress, held by a worker of our own.
-	if _, err := s.Send(t.Context(), c.ID, text("question-four"), e.key, e.user.ID, store.SendQueue); err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	lc, ok, err := e.db.AcquireChat(t.Context(), "w", waitTimeout)
-	if err != nil || !ok {
-		t.Fatalf("acquire: %v, %v", ok, err)
-	}
-	limit := int64(12)
-	mc, err := e.db.UpdateModel(t.Context(), e.model.ID, store.ModelPatch{ContextLimit: &limit})
-	if err != nil {
-		t.Fatalf("set context limit: %v", err)
-	}
-	tu := &turn{s: s, log: s.log, wid: "w", c: lc, ctx: t.Context(), tctx: t.Context()}
-
-	// 9 of 12 tokens is under the default 80%: nothing happens (the
-	// upstream fails the test on an unscripted call).
-	if err := tu.maybeCompact(fantasy.Usage{InputTokens: 9}, mc); err != nil {
-		t.Fatalf("maybeCompact under the threshold: %v", err)
-	}
-	if n := len(e.up.Requests()); n != 3 {
-		t.Fatalf("%d upstream requests, want 3", n)
-	}
-	// 10 of 12 crosses it.
-	if err := tu.maybeCompact(fantasy.Usage{InputTokens: 4, CacheReadTokens: 6}, mc); err != nil {
-		t.Fatalf("maybeCompact over the threshold: %v", err)
-	}
 	msgs := e.messages(c.ID)
-	if got, want := roles(msgs), "user,assistant,user,assistant,user,assistant,user,summary"; got != want {
+	if got, want := roles(msgs), "user,assistant,user,assistant,user,assistant,user,summary,assistant,user,assistant"; got != want {
 		t.Fatalf("roles = %s, want %s", got, want)
 	}
 	if msgs[7].SummaryThroughSeq != 2 || textOf(msgs[7].Parts) != "SUMMARY-OF-ONE" {
 		t.Fatalf("summary = %+v", msgs[7])
 	}
 	reqs := e.up.Requests()
-	wantIn(t, "summary request", reqs[3].Body, []string{"question-one", "answer-one"}, []string{"question-two", "question-four"})
-	// The next step's prompt: the summary, then the kept messages with
-	// the unanswered question.
-	prompt := buildPrompt(msgs)
-	if len(prompt) != 6 || prompt[0].Role != fantasy.MessageRoleSystem || prompt[5].Role != fantasy.MessageRoleUser {
-		t.Fatalf("prompt after compaction = %+v", prompt)
+	if len(reqs) != 6 {
+		t.Fatalf("%d upstream requests, want 6", len(reqs))
 	}
-	if got := prompt[5].Content[0].(fantasy.TextPart).Text; got != "question-four" {
-		t.Fatalf("last prompt message = %q", got)
+	wantIn(t, "summary request", reqs[3].Body, []string{"question-one", "answer-one"}, []string{"question-two", "question-four"})
+	// The turn's step sees the summary and the kept messages with its
+	// own question.
+	wantIn(t, "request after compaction", reqs[4].Body,
+		[]string{"SUMMARY-OF-ONE", "question-two", "answer-two", "question-three", "answer-three", "question-four"},
+		[]string{"question-one", "answer-one"})
+}
+
+// TestAutomaticCompactionInToolLoop: a turn whose tool loop fills the
+// context compacts between its steps, and never summarises the request
+// it is still answering: the summary covers the turns before it only.
+func TestAutomaticCompactionInToolLoop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t,
+		withPrompt(100, textReply("answer-one")),
+		withPrompt(100, toolReply("call_1", "current_time", "{}")),
+		withPrompt(100, toolReply("call_2", "current_time", "{}")),
+		withPrompt(850, toolReply("call_3", "current_time", "{}")),
+		textReply("SUMMARY-OF-ONE"),
+		textReply("answer-two"),
+	)
+	e.setContextLimit(1000)
+	s := e.service(nil)
+	c := e.newChat(s, "question-one")
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	next(t, events, status(store.ChatWaiting))
+	exchange(t, s, e, events, c.ID, "question-two")
+
+	msgs := e.messages(c.ID)
+	if got, want := roles(msgs), "user,assistant,user,assistant,tool,assistant,tool,assistant,tool,summary,assistant"; got != want {
+		t.Fatalf("roles = %s, want %s", got, want)
+	}
+	if msgs[9].SummaryThroughSeq != 2 {
+		t.Fatalf("summary covers through seq %d, want 2 (before the turn's question)", msgs[9].SummaryThroughSeq)
+	}
+	reqs := e.up.Requests()
+	wantIn(t, "summary request", reqs[4].Body, []string{"question-one", "answer-one"}, []string{"question-two", "call_1"})
+	wantIn(t, "request after compaction", reqs[5].Body,
+		[]string{"SUMMARY-OF-ONE", "question-two", "call_1", "call_2", "call_3"},
+		[]string{"question-one", "answer-one"})
+}
+
+// TestCompactionThresholdPerModel: a model config's own threshold
+// applies to chats on it, between the user's setting and the
+// deployment's.
+func TestCompactionThresholdPerModel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t,
+		withPrompt(100, textReply("answer-one")), withPrompt(100, textReply("answer-two")), withPrompt(600, textReply("answer-three")),
+		textReply("SUMMARY-OF-ONE"),
+		textReply("answer-four"),
+	)
+	e.setContextLimit(1000)
+	ctx := t.Context()
+	// The deployment's 90% would not compact at 600 of 1000 tokens; the
+	// model's 50% does.
+	if err := e.db.PutSetting(ctx, settings.CompactionThresholdPercent, "90"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.UpdateModel(ctx, e.model.ID, store.ModelPatch{CompactionThresholdPercent: new(50)}); err != nil {
+		t.Fatalf("set model threshold: %v", err)
+	}
+	s := e.service(nil)
+	c := e.newChat(s, "question-one")
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	next(t, events, status(store.ChatWaiting))
+	exchange(t, s, e, events, c.ID, "question-two")
+	exchange(t, s, e, events, c.ID, "question-three")
+	exchange(t, s, e, events, c.ID, "question-four")
+	if got, want := roles(e.messages(c.ID)), "user,assistant,user,assistant,user,assistant,user,summary,assistant"; got != want {
+		t.Fatalf("roles = %s, want %s", got, want)
+	}
+
+	// Precedence: the user's setting, else the model's, else the
+	// deployment's, else 80.
+	tests := []struct {
+		name       string
+		user       string
+		model      *int
+		deployment string
+		want       int
+	}{
+		{name: "default", want: 80},
+		{name: "deployment", deployment: "90", want: 90},
+		{name: "model beats deployment", model: new(50), deployment: "90", want: 50},
+		{name: "model alone", model: new(50), want: 50},
+		{name: "user beats model", user: "30", model: new(50), deployment: "90", want: 30},
+		{name: "user alone", user: "30", want: 30},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Sequential: the cases share the deployment setting.
+			u, err := e.db.CreateUser(ctx, store.User{Username: fmt.Sprintf("u%d", i), Role: store.RoleMember})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.user != "" {
+				if err := e.db.PutUserSetting(ctx, u.ID, settings.CompactionThresholdPercent, tt.user); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.db.PutSetting(ctx, settings.CompactionThresholdPercent, tt.deployment); err != nil {
+				t.Fatal(err)
+			}
+			mc := e.model
+			mc.CompactionThresholdPercent = tt.model
+			if got := s.compactionThreshold(ctx, u.ID, mc); got != tt.want {
+				t.Fatalf("threshold = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPromptTokens estimates the next prompt from the latest step the
+// provider counted since the summary.
+func TestPromptTokens(t *testing.T) {
+	t.Parallel()
+	msg := func(seq int64, role store.MessageRole, txt string) store.Message {
+		return store.Message{Seq: seq, Role: role, Parts: text(txt), ModelConfigID: "oai"}
+	}
+	step := func(seq int64, u store.Usage, model string) store.Message {
+		m := msg(seq, store.RoleAssistant, "answer!!") // 8 bytes
+		m.Usage, m.ModelConfigID = u, model
+		return m
+	}
+	sum := msg(5, store.RoleSummary, "summary!") // 8 bytes
+	sum.SummaryThroughSeq = 2
+	q := "question" // 8 bytes
+	typeOf := func(id string) store.ProviderType {
+		if id == "anth" {
+			return store.ProviderAnthropic
+		}
+		return store.ProviderOpenAI
+	}
+	tests := []struct {
+		name    string
+		history []store.Message
+		want    int64
+	}{
+		{"nothing counted yet", []store.Message{msg(1, store.RoleUser, q)}, 2},
+		{"latest step and what follows", []store.Message{
+			msg(1, store.RoleUser, q), step(2, store.Usage{Input: 50}, "oai"), msg(3, store.RoleUser, q),
+			step(4, store.Usage{Input: 100, Output: 9}, "oai"), {Seq: 5, Role: store.RoleTool, Parts: []store.Part{{Type: store.PartToolResult, Output: "result!!"}}},
+		}, 100 + 4},
+		{"unmetered answer skipped", []store.Message{
+			step(1, store.Usage{Input: 100}, "oai"), step(2, store.Usage{}, "oai"), msg(3, store.RoleUser, q),
+		}, 100 + 6},
+		{"openai input includes cached tokens", []store.Message{step(1, store.Usage{Input: 100, CacheRead: 60}, "oai")}, 100 + 2},
+		{"anthropic counts cached tokens apart", []store.Message{step(1, store.Usage{Input: 10, CacheRead: 60, CacheWrite: 30}, "anth")}, 100 + 2},
+		{"steps before the summary are not counted", []store.Message{
+			msg(1, store.RoleUser, q), step(2, store.Usage{Input: 900}, "oai"), msg(3, store.RoleUser, q), step(4, store.Usage{Input: 900}, "oai"),
+			sum, msg(6, store.RoleUser, q),
+		}, 8}, // the summary, question 3, answer 4 and question 6
+		{"a step after the summary is", []store.Message{
+			msg(1, store.RoleUser, q), step(2, store.Usage{Input: 900}, "oai"), msg(3, store.RoleUser, q), step(4, store.Usage{Input: 900}, "oai"),
+			sum, msg(6, store.RoleUser, q), step(7, store.Usage{Input: 40}, "oai"),
+		}, 40 + 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := promptTokens(tt.history, typeOf); got != tt.want {
+				t.Fatalf("promptTokens = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -274,6 +442,11 @@ func TestPlanCompaction(t *testing.T) {
 		m.SummaryThroughSeq = through
 		return m
 	}
+	// call is an assistant message that only calls a tool: a step of a
+	// tool loop, which answers nothing.
+	call := func(seq int64) store.Message {
+		return store.Message{Seq: seq, Role: store.RoleAssistant, Parts: []store.Part{{Type: store.PartToolCall, ToolCallID: fmt.Sprint("call_", seq), ToolName: "t"}}}
+	}
 	const u, a, tl = store.RoleUser, store.RoleAssistant, store.RoleTool
 	tests := []struct {
 		name    string
@@ -290,6 +463,15 @@ func TestPlanCompaction(t *testing.T) {
 			4, "summary,user,assistant"},
 		{"summary without boundary", []store.Message{msg(1, u), msg(2, a), sum(3, 0), msg(4, u), msg(5, a), msg(6, u), msg(7, a), msg(8, u), msg(9, a)},
 			5, "summary,user,assistant"},
+		{"running turn's tool loop kept with its request", []store.Message{msg(1, u), msg(2, a), msg(3, u), call(4), msg(5, tl), call(6), msg(7, tl), call(8), msg(9, tl)},
+			2, "user,assistant"},
+		{"first turn's tool loop: nothing before its request", []store.Message{msg(1, u), call(2), msg(3, tl), call(4), msg(5, tl), call(6), msg(7, tl)}, 0, ""},
+		{"answered tool loop may be cut", []store.Message{msg(1, u), call(2), msg(3, tl), msg(4, a), msg(5, u), call(6), msg(7, tl)},
+			3, "user,assistant,tool"},
+		{"unanswered request before the turn kept", []store.Message{msg(1, u), msg(2, a), msg(3, u), msg(4, u), call(5), msg(6, tl), call(7), msg(8, tl), call(9), msg(10, tl)},
+			2, "user,assistant"},
+		{"tool loop after a summary", []store.Message{msg(1, u), msg(2, a), msg(3, u), msg(4, a), sum(5, 2), msg(6, u), msg(7, a), msg(8, u), call(9), msg(10, tl), call(11), msg(12, tl)},
+			7, "summary,user,assistant,user,assistant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

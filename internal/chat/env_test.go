@@ -21,6 +21,7 @@ import (
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
 	"github.com/chatd/chatd/internal/store/sqlite"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // waitTimeout bounds how long a test waits for an event before failing.
@@ -177,7 +178,7 @@ func (e *env) messages(chatID string) []store.Message {
 	return ms
 }
 
-func subscribe(t *testing.T, s *Service, chatID, last string) <-chan Event {
+func subscribe(t *testing.T, s *Service, chatID, last string) <-chan wire.Event {
 	t.Helper()
 	sub, err := s.Subscribe(t.Context(), chatID, last)
 	if err != nil {
@@ -187,7 +188,7 @@ func subscribe(t *testing.T, s *Service, chatID, last string) <-chan Event {
 }
 
 // next returns the next event that matches.
-func next(t *testing.T, events <-chan Event, match func(Event) bool) Event {
+func next(t *testing.T, events <-chan wire.Event, match func(wire.Event) bool) wire.Event {
 	t.Helper()
 	timeout := time.After(waitTimeout)
 	for {
@@ -205,8 +206,8 @@ func next(t *testing.T, events <-chan Event, match func(Event) bool) Event {
 	}
 }
 
-func status(st store.ChatStatus) func(Event) bool {
-	return func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Status == st }
+func status(st store.ChatStatus) func(wire.Event) bool {
+	return func(ev wire.Event) bool { return ev.Type == wire.EventChat && ev.Chat.Status == string(st) }
 }
 
 // sse builds an OpenAI Chat Completions stream from chunk deltas, ending

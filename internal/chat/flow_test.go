@@ -11,6 +11,7 @@ import (
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/settings"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // gated holds a streamed response until the test releases its events.
@@ -20,7 +21,9 @@ func gated(r llmtest.Response) (llmtest.Response, chan struct{}) {
 	return r, g
 }
 
-func isDelta(ev Event) bool { return ev.Type == EventPart && ev.Part.Kind == PartTextDelta }
+func isDelta(ev wire.Event) bool {
+	return ev.Type == wire.EventPart && ev.Part.Kind == wire.PartTextDelta
+}
 
 func TestQueuedMessageRunsNext(t *testing.T) {
 	t.Parallel()
@@ -41,7 +44,7 @@ func TestQueuedMessageRunsNext(t *testing.T) {
 	if res.Queued == nil || res.Message != nil || res.Queued.APIKeyID != e.key2 {
 		t.Fatalf("send result = %+v", res)
 	}
-	ev := next(t, events, func(ev Event) bool { return ev.Type == EventQueue && len(ev.Queue) == 1 })
+	ev := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventQueue && len(ev.Queue) == 1 })
 	if ev.Queue[0].APIKeyID != e.key2 {
 		t.Fatalf("queued view = %+v", ev.Queue[0])
 	}
@@ -204,13 +207,24 @@ func TestWorkerTakeover(t *testing.T) {
 		stop := run(t, s1)
 		gate <- struct{}{}
 		gate <- struct{}{}
-		next(t, events, isDelta)
+		seen := next(t, events, isDelta)
 		stop()
 
+		// A watcher that held s1's partial answer resumes on s2: it must be
+		// told to drop that partial before s2 streams the step again.
 		s2 := e.service(nil)
-		events = subscribe(t, s2, c.ID, "")
+		events = subscribe(t, s2, c.ID, seen.ID)
 		run(t, s2)
-		next(t, events, status(store.ChatWaiting))
+		var order []string
+		next(t, events, func(ev wire.Event) bool {
+			if ev.Type == wire.EventPart {
+				order = append(order, string(ev.Part.Kind))
+			}
+			return ev.Type == wire.EventChat && ev.Chat.Status == string(store.ChatWaiting)
+		})
+		if len(order) == 0 || order[0] != string(wire.PartRestart) {
+			t.Fatalf("parts after takeover = %v, want a restart first", order)
+		}
 		msgs := e.messages(c.ID)
 		if got := roles(msgs); got != "user,assistant" {
 			t.Fatalf("roles = %s", got)
@@ -270,7 +284,7 @@ func TestTitle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No workers run: the turn waits, the title does not.
-	ev := next(t, events, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Title != "" })
+	ev := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventChat && ev.Chat.Title != "" })
 	if ev.Chat.Title != "Planning a trip to Kyoto" {
 		t.Fatalf("title = %q", ev.Chat.Title)
 	}
@@ -317,7 +331,7 @@ func TestTitleOverrideFallsBackToChatModel(t *testing.T) {
 	if _, err := s.Send(t.Context(), c.ID, text("I want to plan a trip to Kyoto"), e.key, e.user.ID, store.SendQueue); err != nil {
 		t.Fatal(err)
 	}
-	ev := next(t, events, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Title != "" })
+	ev := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventChat && ev.Chat.Title != "" })
 	if ev.Chat.Title != "Kyoto trip" {
 		t.Fatalf("title = %q, want the chat model's", ev.Chat.Title)
 	}
@@ -339,7 +353,7 @@ func TestTitleFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := subscribe(t, s, c.ID, "")
-	ev := next(t, events, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Title != "" })
+	ev := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventChat && ev.Chat.Title != "" })
 	if n := len([]rune(ev.Chat.Title)); n > maxTitleLen || !strings.HasPrefix(ev.Chat.Title, "word word") {
 		t.Fatalf("fallback title = %q (%d)", ev.Chat.Title, n)
 	}
@@ -362,7 +376,7 @@ func TestInterruptFromAnotherReplica(t *testing.T) {
 	gate <- struct{}{}
 	gate <- struct{}{}
 	gate <- struct{}{}
-	next(t, events, func(ev Event) bool { return isDelta(ev) && ev.Part.Delta == "tial" })
+	next(t, events, func(ev wire.Event) bool { return isDelta(ev) && ev.Part.Delta == "tial" })
 	if _, err := other.Interrupt(t.Context(), c.ID); err != nil {
 		t.Fatalf("interrupt: %v", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // cursor is what a watcher has seen: the chat snapshot version (V), the
@@ -43,42 +45,42 @@ func parseCursor(id string) (cursor, error) {
 // event says the seqs from "from" up to s (excluded: the message that
 // follows the gap) were deleted.
 type hubEvent struct {
-	typ   EventType
+	typ   wire.EventType
 	v     int64
 	s     int64
 	p     int64
 	from  int64
-	chat  *ChatView
-	msg   *MessageView
-	queue []QueuedView
-	part  *PartDelta
+	chat  *wire.Chat
+	msg   *wire.Message
+	queue []wire.QueuedMessage
+	part  *wire.PartDelta
 }
 
 // admit reports whether ev is news to a watcher at c, and advances c.
 func (c *cursor) admit(ev hubEvent) bool {
 	switch ev.typ {
-	case EventChat:
+	case wire.EventChat:
 		if ev.v <= c.V {
 			return false
 		}
 		c.V = ev.v
-	case EventQueue:
+	case wire.EventQueue:
 		if ev.v <= c.Q {
 			return false
 		}
 		c.Q = ev.v
-	case EventMessage:
+	case wire.EventMessage:
 		if ev.s <= c.S {
 			return false
 		}
 		c.S = ev.s
-	case EventPart:
+	case wire.EventPart:
 		// A part of a step whose message the watcher already has is stale.
 		if ev.p <= c.P || ev.s < c.S {
 			return false
 		}
 		c.P = ev.p
-	case EventTruncate:
+	case wire.EventTruncate:
 		// Only a watcher that may hold deleted messages, and has not yet
 		// seen the message after the gap, needs it. It moves no cursor:
 		// a watcher resuming from before the next message gets it again,
@@ -113,6 +115,7 @@ type chatState struct {
 	v, s   int64                    // guarded by hub.mu: highest published
 	base   int64                    // guarded by hub.mu: seq the step in progress builds on
 	p      int64                    // guarded by hub.mu: last part number
+	step   int64                    // guarded by hub.mu: the step beginStep numbered last
 
 	// What the last publishes read, so that a transition the publisher
 	// knows the effect of need not be read back (see Service.publish).
@@ -121,7 +124,7 @@ type chatState struct {
 	// was published at (it reflects that version or a later one). -1:
 	// nothing known yet.
 	msgV, queueV int64
-	queue        []QueuedView
+	queue        []wire.QueuedMessage
 }
 
 // hub fans chat events out to watchers in process. It never blocks on a
@@ -131,6 +134,7 @@ type hub struct {
 
 	mu    sync.Mutex
 	chats map[string]*chatState // guarded by mu
+	steps int64                 // guarded by mu: the last step number given out
 }
 
 func newHub(heartbeat time.Duration) *hub {
@@ -223,22 +227,32 @@ func (h *hub) closeChat(chatID string) {
 	h.gc(chatID, st)
 }
 
-// beginStep starts a step whose history ends at baseSeq.
-func (h *hub) beginStep(chatID string, baseSeq int64) {
+// beginStep starts a step whose history ends at baseSeq and returns its
+// number, for endStep.
+func (h *hub) beginStep(chatID string, baseSeq int64) int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.state(chatID)
 	st.base = baseSeq
 	st.live = nil
+	// Part numbers follow the clock from each step on, not only from when
+	// this replica first saw the chat: a watcher resuming here with an id
+	// another replica gave out must not find this replica's numbers lower.
+	st.p = max(st.p, time.Now().UnixMicro())
 	st.active = true
+	h.steps++
+	st.step = h.steps
+	return st.step
 }
 
-// endStep forgets the live parts of a step that was committed or dropped.
-func (h *hub) endStep(chatID string) {
+// endStep forgets the live parts of step, committed or dropped. A turn
+// ends its step after the transition that may already have started the
+// next turn, so a step that is no longer the chat's latest is left alone.
+func (h *hub) endStep(chatID string, step int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.chats[chatID]
-	if st == nil {
+	if st == nil || step == 0 || st.step != step {
 		return
 	}
 	st.live = nil
@@ -248,15 +262,15 @@ func (h *hub) endStep(chatID string) {
 
 // part publishes a live delta of the step in progress. A restart drops the
 // deltas before it.
-func (h *hub) part(chatID string, d PartDelta) {
+func (h *hub) part(chatID string, d wire.PartDelta) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.state(chatID)
-	if d.Kind == PartRestart {
+	if d.Kind == wire.PartRestart {
 		st.live = nil
 	}
 	st.p++
-	ev := hubEvent{typ: EventPart, v: st.v, s: st.base, p: st.p, part: &d}
+	ev := hubEvent{typ: wire.EventPart, v: st.v, s: st.base, p: st.p, part: &d}
 	st.live = append(st.live, ev)
 	h.fanout(st, ev)
 }
@@ -301,26 +315,26 @@ func (h *hub) publishTruncate(st *chatState, from, to int64) {
 	if to <= st.s {
 		return
 	}
-	h.fanout(st, hubEvent{typ: EventTruncate, s: to, from: from})
+	h.fanout(st, hubEvent{typ: wire.EventTruncate, s: to, from: from})
 }
 
-func (h *hub) publishMessage(st *chatState, m MessageView) {
+func (h *hub) publishMessage(st *chatState, m wire.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if m.Seq <= st.s {
 		return
 	}
 	st.s = m.Seq
-	h.fanout(st, hubEvent{typ: EventMessage, s: m.Seq, msg: &m})
+	h.fanout(st, hubEvent{typ: wire.EventMessage, s: m.Seq, msg: &m})
 }
 
-func (h *hub) publishChat(st *chatState, c ChatView, q []QueuedView) {
+func (h *hub) publishChat(st *chatState, c wire.Chat, q []wire.QueuedMessage) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.SnapshotVersion <= st.v {
 		return
 	}
 	st.v = c.SnapshotVersion
-	h.fanout(st, hubEvent{typ: EventChat, v: c.SnapshotVersion, chat: &c})
-	h.fanout(st, hubEvent{typ: EventQueue, v: c.SnapshotVersion, queue: q})
+	h.fanout(st, hubEvent{typ: wire.EventChat, v: c.SnapshotVersion, chat: &c})
+	h.fanout(st, hubEvent{typ: wire.EventQueue, v: c.SnapshotVersion, queue: q})
 }

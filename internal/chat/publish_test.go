@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // readCounter counts the reads publish may skip.
@@ -52,7 +53,7 @@ func TestPublishSkipsOnlyContiguousReads(t *testing.T) {
 		t.Fatalf("create chat: %v", err)
 	}
 	events := subscribe(t, s, c.ID, "")
-	next(t, events, func(ev Event) bool { return ev.Type == EventQueue })
+	next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventQueue })
 	s.sync(ctx, c.ID) // everything published: the cache knows version 1
 
 	// Another writer commits a message and queues one.
@@ -77,11 +78,11 @@ func TestPublishSkipsOnlyContiguousReads(t *testing.T) {
 	if got, want := after[2]-before[2], int64(1); got != want {
 		t.Fatalf("ListQueued after a gap = %d, want %d", got, want)
 	}
-	msg := next(t, events, func(ev Event) bool { return ev.Type == EventMessage })
+	msg := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventMessage })
 	if got, want := msg.Message.Parts[0].Text, "first"; got != want {
 		t.Fatalf("message = %q, want %q", got, want)
 	}
-	q := next(t, events, func(ev Event) bool { return ev.Type == EventQueue })
+	q := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventQueue })
 	if got, want := len(q.Queue), 1; got != want {
 		t.Fatalf("queue length = %d, want %d", got, want)
 	}
@@ -97,11 +98,11 @@ func TestPublishSkipsOnlyContiguousReads(t *testing.T) {
 	if got := rc.reads(); got != before {
 		t.Fatalf("reads of a contiguous transition = %v, want none (before %v)", got, before)
 	}
-	ch := next(t, events, func(ev Event) bool { return ev.Type == EventChat })
+	ch := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventChat })
 	if got, want := ch.Chat.Title, "again"; got != want {
 		t.Fatalf("title = %q, want %q", got, want)
 	}
-	q = next(t, events, func(ev Event) bool { return ev.Type == EventQueue })
+	q = next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventQueue })
 	if got, want := len(q.Queue), 1; got != want {
 		t.Fatalf("queue length = %d, want %d", got, want)
 	}

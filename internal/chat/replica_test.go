@@ -19,6 +19,7 @@ import (
 	"github.com/chatd/chatd/internal/store/postgres"
 	"github.com/chatd/chatd/internal/store/postgres/pgtest"
 	"github.com/chatd/chatd/internal/store/sqlite"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // chatDB is a store backend: both interfaces on one database.
@@ -146,19 +147,19 @@ func newTranscript(t *testing.T) *transcript {
 }
 
 // apply takes ev as a client does, and reports the truncation it saw.
-func (tr *transcript) apply(ev Event) {
+func (tr *transcript) apply(ev wire.Event) {
 	tr.t.Helper()
 	if ev.ID != "" {
 		tr.last = ev.ID
 	}
 	switch ev.Type {
-	case EventMessage:
+	case wire.EventMessage:
 		tr.got[ev.Message.Seq]++
 		if tr.got[ev.Message.Seq] > 1 {
 			tr.t.Fatalf("message %d delivered %d times", ev.Message.Seq, tr.got[ev.Message.Seq])
 		}
 		tr.msgs[ev.Message.Seq] = true
-	case EventTruncate:
+	case wire.EventTruncate:
 		for s := range tr.msgs {
 			if s >= ev.Truncate.FromSeq {
 				delete(tr.msgs, s)
@@ -177,9 +178,9 @@ func (tr *transcript) held() []int64 {
 }
 
 // until applies events to tr until match, which it returns.
-func (tr *transcript) until(events <-chan Event, match func(Event) bool) Event {
+func (tr *transcript) until(events <-chan wire.Event, match func(wire.Event) bool) wire.Event {
 	tr.t.Helper()
-	return next(tr.t, events, func(ev Event) bool {
+	return next(tr.t, events, func(ev wire.Event) bool {
 		tr.apply(ev)
 		return match(ev)
 	})
@@ -231,11 +232,13 @@ func TestWatcherOnOtherReplica(t *testing.T) {
 			if _, _, err := a.Edit(t.Context(), c.ID, ms[0].ID, text("what day is it"), r.key); err != nil {
 				t.Fatalf("edit: %v", err)
 			}
-			trunc := tr.until(events, func(ev Event) bool { return ev.Type == EventTruncate || ev.Type == EventMessage })
-			if trunc.Type != EventTruncate || trunc.Truncate.FromSeq != ms[0].Seq || trunc.ID != "" {
+			trunc := tr.until(events, func(ev wire.Event) bool { return ev.Type == wire.EventTruncate || ev.Type == wire.EventMessage })
+			if trunc.Type != wire.EventTruncate || trunc.Truncate.FromSeq != ms[0].Seq || trunc.ID != "" {
 				t.Fatalf("first event after the edit = %+v, want a truncate from %d without id", trunc, ms[0].Seq)
 			}
-			tr.until(events, func(ev Event) bool { return ev.Type == EventMessage && ev.Message.Role == store.RoleAssistant })
+			tr.until(events, func(ev wire.Event) bool {
+				return ev.Type == wire.EventMessage && ev.Message.Role == string(store.RoleAssistant)
+			})
 			tr.until(events, status(store.ChatWaiting))
 			want = r.visible(c.ID)
 			if got := tr.held(); !slices.Equal(got, want) {
@@ -248,7 +251,7 @@ func TestWatcherOnOtherReplica(t *testing.T) {
 				resumed.msgs[seq] = true
 			}
 			rev := subscribe(t, b, c.ID, beforeEdit)
-			resumed.until(rev, func(ev Event) bool { return ev.Type == EventQueue })
+			resumed.until(rev, func(ev wire.Event) bool { return ev.Type == wire.EventQueue })
 			if got := resumed.held(); !slices.Equal(got, want) {
 				t.Fatalf("resumed watcher holds %v, committed %v", got, want)
 			}
@@ -260,7 +263,7 @@ func TestWatcherOnOtherReplica(t *testing.T) {
 // may hold deleted messages and has not seen the message after the gap.
 func TestTruncateAdmit(t *testing.T) {
 	t.Parallel()
-	ev := hubEvent{typ: EventTruncate, from: 3, s: 7}
+	ev := hubEvent{typ: wire.EventTruncate, from: 3, s: 7}
 	tests := []struct {
 		name string
 		seen int64
@@ -305,11 +308,11 @@ func TestEditTruncatesOnResume(t *testing.T) {
 		t.Fatalf("edit: %v", err)
 	}
 	var afterUser string
-	tr.until(events, func(ev Event) bool {
-		if ev.Type == EventMessage && ev.Message.Role == store.RoleUser {
+	tr.until(events, func(ev wire.Event) bool {
+		if ev.Type == wire.EventMessage && ev.Message.Role == string(store.RoleUser) {
 			afterUser = ev.ID
 		}
-		return ev.Type == EventMessage && ev.Message.Role == store.RoleAssistant
+		return ev.Type == wire.EventMessage && ev.Message.Role == string(store.RoleAssistant)
 	})
 	tr.until(events, status(store.ChatWaiting))
 	var seqs []int64
@@ -336,9 +339,9 @@ func TestEditTruncatesOnResume(t *testing.T) {
 				r.msgs[s] = true
 			}
 			truncated := false
-			r.until(subscribe(t, s, c.ID, tt.from), func(ev Event) bool {
-				truncated = truncated || ev.Type == EventTruncate
-				return ev.Type == EventQueue
+			r.until(subscribe(t, s, c.ID, tt.from), func(ev wire.Event) bool {
+				truncated = truncated || ev.Type == wire.EventTruncate
+				return ev.Type == wire.EventQueue
 			})
 			if truncated != tt.truncated {
 				t.Fatalf("truncate event = %v, want %v", truncated, tt.truncated)

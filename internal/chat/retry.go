@@ -18,6 +18,10 @@ import (
 // errIncompleteStream is a stream that ended without its finish event.
 var errIncompleteStream = errors.New("the model stream ended before the answer was complete")
 
+// errStreamIdle cancels a model call that sent nothing for
+// Config.StreamIdleTimeout.
+var errStreamIdle = errors.New("the model stream was idle too long")
+
 // modelError is a failed model call, classified: Message is what a person
 // reads (on the chat and in its retry state).
 type modelError struct {

@@ -92,8 +92,9 @@ func (s *Service) Send(ctx context.Context, chatID string, parts []store.Part, a
 		s.cancelTurn(chatID)
 	}
 	// A committed message leaves the queue alone; a queued one adds no
-	// message (an interrupt may add tool results, so it is read back).
-	s.changedBy(ctx, chatID, transitionChange(r.Chat, r.Message == nil && mode != store.SendInterrupt, r.Queued == nil))
+	// message (an interrupt may add tool results, so it is read back),
+	// unless the head of the queue started a turn ahead of it.
+	s.changedBy(ctx, chatID, transitionChange(r.Chat, r.Message == nil && r.Started == nil && mode != store.SendInterrupt, r.Queued == nil))
 	if r.Message != nil && r.Chat.Title == "" {
 		s.maybeTitle(r.Chat, parts, apiKeyID)
 	}
@@ -237,9 +238,9 @@ func (s *Service) Delete(ctx context.Context, chatID string) error {
 // worker reads the chat's status to tell an interrupt from a deletion.
 func (s *Service) cancelTurn(chatID string) {
 	s.mu.Lock()
-	cancel := s.running[chatID]
+	rt := s.running[chatID]
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel(errInterrupted)
+	if rt != nil {
+		rt.cancel(errInterrupted)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // pageSize is how many messages one read returns.
@@ -17,7 +18,7 @@ type Subscription struct {
 	// Events is closed when the Subscribe context ends, the chat is
 	// deleted, or the watcher fell too far behind; the client then
 	// subscribes again with the last ID it saw.
-	Events <-chan Event
+	Events <-chan wire.Event
 }
 
 // Subscribe returns everything after lastEventID ("" = from the start: the
@@ -40,7 +41,7 @@ func (s *Service) Subscribe(ctx context.Context, chatID, lastEventID string) (*S
 	if pctx != nil {
 		s.goBackground(func(context.Context) { s.pollChat(pctx, chatID, st) })
 	}
-	out := make(chan Event, 64)
+	out := make(chan wire.Event, 64)
 	started := s.goBackground(func(bg context.Context) {
 		fctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -55,7 +56,7 @@ func (s *Service) Subscribe(ctx context.Context, chatID, lastEventID string) (*S
 	return &Subscription{Events: out}, nil
 }
 
-func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, cur cursor, live []hubEvent, out chan<- Event) {
+func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, cur cursor, live []hubEvent, out chan<- wire.Event) {
 	defer close(out)
 	defer s.hub.unsubscribe(chatID, sub)
 
@@ -63,10 +64,10 @@ func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, c
 		if !cur.admit(ev) {
 			return true
 		}
-		e := Event{ID: cur.String(), Type: ev.typ, Chat: ev.chat, Message: ev.msg, Queue: ev.queue, Part: ev.part}
-		if ev.typ == EventTruncate {
+		e := wire.Event{ID: cur.String(), Type: ev.typ, Chat: ev.chat, Message: ev.msg, Queue: ev.queue, Part: ev.part}
+		if ev.typ == wire.EventTruncate {
 			e.ID = ""
-			e.Truncate = &Truncation{FromSeq: ev.from}
+			e.Truncate = &wire.Truncation{FromSeq: ev.from}
 		}
 		select {
 		case out <- e:
@@ -102,7 +103,7 @@ func (s *Service) forward(ctx context.Context, chatID string, sub *subscriber, c
 			}
 		case <-tick.C:
 			select {
-			case out <- Event{Type: EventHeartbeat}:
+			case out <- wire.Event{Type: wire.EventHeartbeat}:
 			case <-ctx.Done():
 				return
 			}
@@ -126,8 +127,13 @@ func (s *Service) backlog(ctx context.Context, chatID string, cur *cursor) ([]hu
 		*cur = cursor{}
 	}
 	cv := ViewChat(c)
-	evs := []hubEvent{{typ: EventChat, v: c.SnapshotVersion, chat: &cv}}
-	msgs, err := s.messageEvents(ctx, chatID, cur.S)
+	evs := []hubEvent{{typ: wire.EventChat, v: c.SnapshotVersion, chat: &cv}}
+	msgs, ahead, err := s.messageEvents(ctx, chatID, cur.S)
+	if err == nil && ahead {
+		s.log.Debug("chat: watcher's event id is past the chat's messages; sending everything", "chat_id", chatID, "event_id", cur.String())
+		*cur = cursor{}
+		msgs, _, err = s.messageEvents(ctx, chatID, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +142,7 @@ func (s *Service) backlog(ctx context.Context, chatID string, cur *cursor) ([]hu
 	if err != nil {
 		return nil, err
 	}
-	evs = append(evs, hubEvent{typ: EventQueue, v: c.SnapshotVersion, queue: viewQueue(q)})
+	evs = append(evs, hubEvent{typ: wire.EventQueue, v: c.SnapshotVersion, queue: viewQueue(q)})
 	return evs, nil
 }
 
@@ -146,8 +152,7 @@ func (s *Service) backlog(ctx context.Context, chatID string, cur *cursor) ([]hu
 // before the message after each gap. To learn whether seen itself was
 // deleted, the read starts at seen (no extra statement); only then is the
 // history scanned for the last message before the gap.
-func (s *Service) messageEvents(ctx context.Context, chatID string, seen int64) ([]hubEvent, error) {
-	var evs []hubEvent
+func (s *Service) messageEvents(ctx context.Context, chatID string, seen int64) (evs []hubEvent, ahead bool, err error) {
 	after, prev := seen, seen
 	if seen > 0 {
 		after = seen - 1
@@ -156,7 +161,12 @@ func (s *Service) messageEvents(ctx context.Context, chatID string, seen int64) 
 	for {
 		msgs, err := s.chats.ListMessages(ctx, chatID, after, pageSize)
 		if err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if first && seen > 0 && len(msgs) == 0 {
+			// Nothing at or after seen: an edit always leaves a message
+			// after what it deleted, so seen was never this chat's.
+			return nil, true, nil
 		}
 		for _, m := range msgs {
 			after = m.Seq
@@ -167,19 +177,19 @@ func (s *Service) messageEvents(ctx context.Context, chatID string, seen int64) 
 				}
 				// seen was deleted: find where the deleted run starts.
 				if prev, err = s.lastVisibleBefore(ctx, chatID, seen); err != nil {
-					return nil, err
+					return nil, false, err
 				}
 			}
 			first = false
 			if m.Seq > prev+1 {
-				evs = append(evs, hubEvent{typ: EventTruncate, s: m.Seq, from: prev + 1})
+				evs = append(evs, hubEvent{typ: wire.EventTruncate, s: m.Seq, from: prev + 1})
 			}
 			mv := ViewMessage(m)
-			evs = append(evs, hubEvent{typ: EventMessage, s: m.Seq, msg: &mv})
+			evs = append(evs, hubEvent{typ: wire.EventMessage, s: m.Seq, msg: &mv})
 			prev = m.Seq
 		}
 		if len(msgs) < pageSize {
-			return evs, nil
+			return evs, false, nil
 		}
 	}
 }
@@ -206,8 +216,8 @@ func (s *Service) lastVisibleBefore(ctx context.Context, chatID string, seq int6
 	}
 }
 
-func viewQueue(q []store.QueuedMessage) []QueuedView {
-	out := make([]QueuedView, len(q))
+func viewQueue(q []store.QueuedMessage) []wire.QueuedMessage {
+	out := make([]wire.QueuedMessage, len(q))
 	for i, m := range q {
 		out[i] = ViewQueued(m)
 	}
@@ -281,13 +291,13 @@ func (s *Service) publish(ctx context.Context, chatID string, ch change) {
 	if ch.chat != nil && ch.noMessages && st.msgV >= 0 && st.msgV == v-1 {
 		st.msgV = v
 	} else {
-		evs, err := s.messageEvents(ctx, chatID, s.hub.lastSeq(st))
+		evs, _, err := s.messageEvents(ctx, chatID, s.hub.lastSeq(st))
 		if err != nil {
 			s.log.Warn("chat: publish messages", "chat_id", chatID, "error", err)
 			return
 		}
 		for _, ev := range evs {
-			if ev.typ == EventTruncate {
+			if ev.typ == wire.EventTruncate {
 				s.hub.publishTruncate(st, ev.from, ev.s)
 				continue
 			}

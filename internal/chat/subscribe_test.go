@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // TestSubscribeResume disconnects a watcher mid-stream, lets the stream go
@@ -30,11 +31,11 @@ func TestSubscribeResume(t *testing.T) {
 	}
 	run(t, s)
 
-	var seen []Event
-	take := func(events <-chan Event, until func(Event) bool) {
+	var seen []wire.Event
+	take := func(events <-chan wire.Event, until func(wire.Event) bool) {
 		t.Helper()
-		seen = append(seen, next(t, events, func(ev Event) bool {
-			if ev.Type != EventHeartbeat {
+		seen = append(seen, next(t, events, func(ev wire.Event) bool {
+			if ev.Type != wire.EventHeartbeat {
 				seen = append(seen, ev)
 			}
 			return until(ev)
@@ -44,7 +45,7 @@ func TestSubscribeResume(t *testing.T) {
 	gate <- struct{}{} // role chunk
 	gate <- struct{}{} // "a"
 	gate <- struct{}{} // "b"
-	take(sub.Events, func(ev Event) bool { return isDelta(ev) && ev.Part.Delta == "b" })
+	take(sub.Events, func(ev wire.Event) bool { return isDelta(ev) && ev.Part.Delta == "b" })
 	last := seen[len(seen)-1].ID
 	cancel()
 	for range sub.Events {
@@ -53,14 +54,16 @@ func TestSubscribeResume(t *testing.T) {
 	// Parts stream while nobody but the observer watches.
 	gate <- struct{}{} // "c"
 	gate <- struct{}{} // "d"
-	next(t, observer, func(ev Event) bool { return isDelta(ev) && ev.Part.Delta == "d" })
+	next(t, observer, func(ev wire.Event) bool { return isDelta(ev) && ev.Part.Delta == "d" })
 
 	resumed := subscribe(t, s, c.ID, last)
 	// The replay of the step in progress. (Had the step committed before
 	// the resume, its message would stand in for its deltas.)
-	take(resumed, func(ev Event) bool { return isDelta(ev) && ev.Part.Delta == "d" })
+	take(resumed, func(ev wire.Event) bool { return isDelta(ev) && ev.Part.Delta == "d" })
 	close(gate)
-	take(resumed, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Status == store.ChatWaiting })
+	take(resumed, func(ev wire.Event) bool {
+		return ev.Type == wire.EventChat && ev.Chat.Status == string(store.ChatWaiting)
+	})
 
 	var deltas strings.Builder
 	seqs := map[int64]bool{}
@@ -75,11 +78,11 @@ func TestSubscribeResume(t *testing.T) {
 		}
 		prev = cur
 		switch ev.Type {
-		case EventPart:
-			if ev.Part.Kind == PartTextDelta {
+		case wire.EventPart:
+			if ev.Part.Kind == wire.PartTextDelta {
 				deltas.WriteString(ev.Part.Delta)
 			}
-		case EventMessage:
+		case wire.EventMessage:
 			if seqs[ev.Message.Seq] {
 				t.Fatalf("message %d delivered twice", ev.Message.Seq)
 			}
@@ -149,22 +152,23 @@ func TestSubscribeAheadResyncs(t *testing.T) {
 		{"far ahead", "999.999.999.999"},
 		{"version ahead", "999.0.0.0"},
 		{"queue ahead", "0.999.0.0"},
+		{"seq ahead", "1.1.999.0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			resumed := subscribe(t, s, c.ID, tt.last)
 			var got []string
-			next(t, resumed, func(ev Event) bool {
+			next(t, resumed, func(ev wire.Event) bool {
 				switch ev.Type {
-				case EventChat:
+				case wire.EventChat:
 					got = append(got, "chat")
-				case EventMessage:
+				case wire.EventMessage:
 					got = append(got, string(ev.Message.Role))
-				case EventQueue:
+				case wire.EventQueue:
 					got = append(got, "queue")
 				}
-				return ev.Type == EventQueue
+				return ev.Type == wire.EventQueue
 			})
 			if got, want := strings.Join(got, ","), "chat,user,assistant,queue"; got != want {
 				t.Fatalf("events = %s, want %s", got, want)
@@ -205,7 +209,7 @@ func TestRunStopsWatchers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
-	next(t, sub.Events, func(ev Event) bool { return ev.Type == EventChat })
+	next(t, sub.Events, func(ev wire.Event) bool { return ev.Type == wire.EventChat })
 	stop()
 	cc.armed.Store(true)
 	for {

@@ -14,6 +14,7 @@ import (
 	"github.com/chatd/chatd/internal/chatdebug"
 	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // turn is one run of a chat's agent loop by a worker that holds its lease.
@@ -30,6 +31,9 @@ type turn struct {
 	// cancel func is in Service.running.
 	ctx  context.Context
 	tctx context.Context
+	// step is the hub's number of the step in progress (zero: none yet),
+	// so that the turn ends its own step and never a later turn's.
+	step int64
 	// dbg is the turn's debug run, started with its first model (nil:
 	// unrecorded); dbgDecided is set once the first model was routed.
 	dbg        *chatdebug.Run
@@ -52,8 +56,10 @@ type stepResult struct {
 func (s *Service) runTurn(ctx context.Context, workerID string, c store.Chat) {
 	log := s.log.With("chat_id", c.ID, "worker_id", workerID)
 	tctx, cancel := context.WithCancelCause(ctx)
+	t := &turn{s: s, log: log, wid: workerID, c: c, ctx: ctx, tctx: tctx}
+	own := &runningTurn{cancel: cancel}
 	s.mu.Lock()
-	s.running[c.ID] = cancel
+	s.running[c.ID] = own
 	s.mu.Unlock()
 	done := make(chan struct{})
 	var hb sync.WaitGroup
@@ -61,16 +67,26 @@ func (s *Service) runTurn(ctx context.Context, workerID string, c store.Chat) {
 	defer func() {
 		close(done)
 		hb.Wait()
+		if s.cfg.beforeTurnCleanup != nil {
+			s.cfg.beforeTurnCleanup(c.ID)
+		}
+		// By now the finishing transition may have started the chat's
+		// next turn (a queued message), here or elsewhere: only this
+		// turn's own entry and step are removed.
 		s.mu.Lock()
-		delete(s.running, c.ID)
+		if s.running[c.ID] == own {
+			delete(s.running, c.ID)
+		}
 		s.mu.Unlock()
 		cancel(nil)
-		s.hub.endStep(c.ID)
+		s.hub.endStep(c.ID, t.step)
+		if s.cfg.afterTurnCleanup != nil {
+			s.cfg.afterTurnCleanup(c.ID)
+		}
 	}()
 	// Acquiring leases the chat and touches neither messages nor queue.
 	s.publish(ctx, c.ID, transitionChange(c, true, true))
 
-	t := &turn{s: s, log: log, wid: workerID, c: c, ctx: ctx, tctx: tctx}
 	err := t.run()
 	t.endDebugAfter(err)
 	switch {
@@ -130,12 +146,28 @@ func (t *turn) run() error {
 			return t.fail(classifyRoute(err).Message)
 		}
 		t.routed(res)
+		// Before every model call, a turn's first included, so that a
+		// plain conversation compacts too, not only a tool loop.
+		compacted, err := t.maybeCompact(history, res)
+		if err != nil {
+			return err
+		}
+		if compacted {
+			if history, err = t.history(); err != nil {
+				return err
+			}
+		}
 		call := fantasy.Call{Prompt: buildPrompt(history), Tools: t.s.callTools(t.c)}
 		base := int64(0)
 		if len(history) > 0 {
 			base = history[len(history)-1].Seq
 		}
-		t.s.hub.beginStep(t.c.ID, base)
+		t.step = t.s.hub.beginStep(t.c.ID, base)
+		if step == 1 {
+			// This worker's first step may be one a crashed or stopped
+			// worker already streamed part of: watchers drop that partial.
+			t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartRestart})
+		}
 		r, err := t.streamWithRetry(res.Model, call)
 		if err != nil {
 			if cause := t.stopCause(); cause != nil {
@@ -148,10 +180,6 @@ func (t *turn) run() error {
 		}
 		more, err := t.commit(r, res)
 		if err != nil || !more {
-			return err
-		}
-		// Keep the next step inside the model's context window.
-		if err := t.maybeCompact(r.usage, res.ModelConfig); err != nil {
 			return err
 		}
 	}
@@ -231,7 +259,7 @@ func (t *turn) finish() error {
 	if err != nil {
 		return fmt.Errorf("finish turn: %w", err)
 	}
-	t.s.hub.endStep(t.c.ID)
+	t.s.hub.endStep(t.c.ID, t.step)
 	// A chat left waiting had an empty queue, so nothing was popped into
 	// a new turn; a running one took the head of the queue as a message.
 	idle := c.Status == store.ChatWaiting
@@ -247,7 +275,7 @@ func (t *turn) fail(msg string) error {
 	if err != nil {
 		return fmt.Errorf("finish with error: %w", err)
 	}
-	t.s.hub.endStep(t.c.ID)
+	t.s.hub.endStep(t.c.ID, t.step)
 	// The chat keeps its queue and gets no message.
 	t.s.publish(t.ctx, t.c.ID, transitionChange(c, true, true))
 	return nil
@@ -283,7 +311,7 @@ func (t *turn) streamWithRetry(model fantasy.LanguageModel, call fantasy.Call) (
 		if err := t.retryWait(attempt+1, me.Message); err != nil {
 			return stepResult{}, err
 		}
-		t.s.hub.part(t.c.ID, PartDelta{Kind: PartRestart, Attempt: attempt + 1})
+		t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartRestart, Attempt: attempt + 1})
 	}
 }
 
@@ -344,11 +372,31 @@ func (t *turn) retryWait(n int, msg string) error {
 }
 
 // stream runs one model call, publishing its parts as they arrive. On
-// error it returns what arrived so far.
+// error it returns what arrived so far. A call that goes
+// StreamIdleTimeout without a part, from the request on, is cancelled
+// with a retryable error.
 func (t *turn) stream(model fantasy.LanguageModel, call fantasy.Call) (stepResult, error) {
 	var r stepResult
-	resp, err := model.Stream(t.tctx, call)
+	idle := t.s.cfg.StreamIdleTimeout
+	sctx, cancel := context.WithCancelCause(t.tctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(idle, func() { cancel(errStreamIdle) })
+	defer timer.Stop()
+	// ended says why sctx ended: the turn's cause, or the idle timeout.
+	ended := func() error {
+		if t.tctx.Err() != nil {
+			return context.Cause(t.tctx)
+		}
+		if sctx.Err() != nil {
+			return &modelError{Message: fmt.Sprintf("the model provider sent nothing for %s", idle), Retryable: true, Cause: context.Cause(sctx)}
+		}
+		return nil
+	}
+	resp, err := model.Stream(sctx, call)
 	if err != nil {
+		if e := ended(); e != nil {
+			return r, e
+		}
 		return r, err
 	}
 	blocks := map[string]int{} // "t:"/"r:" + stream id -> index in r.parts
@@ -363,9 +411,10 @@ func (t *turn) stream(model fantasy.LanguageModel, call fantasy.Call) (stepResul
 	}
 	finished := false
 	for part := range resp {
-		if t.tctx.Err() != nil {
+		if sctx.Err() != nil {
 			break
 		}
+		timer.Reset(idle)
 		switch part.Type {
 		case fantasy.StreamPartTypeTextStart:
 			block(store.PartText, part.ID)
@@ -373,7 +422,7 @@ func (t *turn) stream(model fantasy.LanguageModel, call fantasy.Call) (stepResul
 			i := block(store.PartText, part.ID)
 			r.parts[i].Text += part.Delta
 			if part.Delta != "" {
-				t.s.hub.part(t.c.ID, PartDelta{Kind: PartTextDelta, Block: part.ID, Delta: part.Delta})
+				t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartTextDelta, Block: part.ID, Delta: part.Delta})
 			}
 		case fantasy.StreamPartTypeTextEnd:
 			if len(part.ProviderMetadata) > 0 {
@@ -386,13 +435,13 @@ func (t *turn) stream(model fantasy.LanguageModel, call fantasy.Call) (stepResul
 				r.parts[i].ProviderMetadata = encodeMetadata(part.ProviderMetadata)
 			}
 			if part.Delta != "" {
-				t.s.hub.part(t.c.ID, PartDelta{Kind: PartReasoningDelta, Block: part.ID, Delta: part.Delta})
+				t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartReasoningDelta, Block: part.ID, Delta: part.Delta})
 			}
 		case fantasy.StreamPartTypeToolInputStart:
-			t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolCallStart, ToolCallID: part.ID, ToolName: part.ToolCallName, ClientSide: t.clientTool(part.ToolCallName)})
+			t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartToolCallStart, ToolCallID: part.ID, ToolName: part.ToolCallName, ClientSide: t.clientTool(part.ToolCallName)})
 		case fantasy.StreamPartTypeToolInputDelta:
 			if part.Delta != "" {
-				t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolCallDelta, ToolCallID: part.ID, Delta: part.Delta})
+				t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartToolCallDelta, ToolCallID: part.ID, Delta: part.Delta})
 			}
 		case fantasy.StreamPartTypeToolCall:
 			if part.ProviderExecuted {
@@ -407,14 +456,14 @@ func (t *turn) stream(model fantasy.LanguageModel, call fantasy.Call) (stepResul
 				ProviderMetadata: encodeMetadata(part.ProviderMetadata),
 			}
 			r.parts = append(r.parts, p)
-			t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolCall, ToolCallID: p.ToolCallID, ToolName: p.ToolName, Input: p.Input, ClientSide: p.ClientSide})
+			t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartToolCall, ToolCallID: p.ToolCallID, ToolName: p.ToolName, Input: p.Input, ClientSide: p.ClientSide})
 		case fantasy.StreamPartTypeFinish:
 			r.usage = part.Usage
 			r.finish = part.FinishReason
 			finished = true
 		case fantasy.StreamPartTypeError:
-			if t.tctx.Err() != nil {
-				return r, context.Cause(t.tctx)
+			if e := ended(); e != nil {
+				return r, e
 			}
 			return r, part.Error
 		}
@@ -422,10 +471,15 @@ func (t *turn) stream(model fantasy.LanguageModel, call fantasy.Call) (stepResul
 	if t.tctx.Err() != nil {
 		return r, context.Cause(t.tctx)
 	}
-	if !finished {
-		return r, errIncompleteStream
+	if finished {
+		// Complete, even if the idle timer fired on what followed the
+		// finish event.
+		return r, nil
 	}
-	return r, nil
+	if e := ended(); e != nil {
+		return r, e
+	}
+	return r, errIncompleteStream
 }
 
 // clientTool reports whether name is a tool the API client runs.
@@ -462,7 +516,7 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 		out, isErr := t.runTool(tctx, p)
 		rp := store.Part{Type: store.PartToolResult, ToolCallID: p.ToolCallID, ToolName: p.ToolName, Output: out, IsError: isErr}
 		results = append(results, rp)
-		t.s.hub.part(t.c.ID, PartDelta{Kind: PartToolResult, ToolCallID: rp.ToolCallID, ToolName: rp.ToolName, Output: rp.Output, IsError: rp.IsError})
+		t.s.hub.part(t.c.ID, wire.PartDelta{Kind: wire.PartToolResult, ToolCallID: rp.ToolCallID, ToolName: rp.ToolName, Output: rp.Output, IsError: rp.IsError})
 	}
 	t.steps++
 	t.toolCalls += calls
@@ -482,10 +536,15 @@ func (t *turn) commit(r stepResult, res route.Result) (bool, error) {
 	}
 	c, _, err := t.s.chats.CommitStep(t.ctx, t.c.ID, t.wid, msgs)
 	if err != nil {
+		// The step's calls were paid for (a worker that took the chat
+		// over redoes the step).
+		for _, m := range msgs {
+			t.s.spentWithoutMessage(t.ctx, t.c.ID, m)
+		}
 		return false, fmt.Errorf("commit step: %w", err)
 	}
 	t.s.publish(t.ctx, t.c.ID, transitionChange(c, false, true))
-	t.s.hub.endStep(t.c.ID)
+	t.s.hub.endStep(t.c.ID, t.step)
 	switch cause := t.stopCause(); {
 	case errors.Is(cause, errInterrupted):
 		return false, t.finish()

@@ -11,6 +11,7 @@ import (
 	"github.com/chatd/chatd/internal/llmtest"
 	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 func TestTurnWithToolCall(t *testing.T) {
@@ -74,11 +75,11 @@ func TestRetryThenSuccess(t *testing.T) {
 	c := e.newChat(s, "hi")
 	events := subscribe(t, s, c.ID, "")
 	run(t, s)
-	ev := next(t, events, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Retry != nil })
+	ev := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventChat && ev.Chat.Retry != nil })
 	if ev.Chat.Retry.Attempt != 1 || !strings.Contains(ev.Chat.Retry.Error, "429") {
 		t.Fatalf("retry state = %+v", ev.Chat.Retry)
 	}
-	next(t, events, func(ev Event) bool { return ev.Type == EventPart && ev.Part.Kind == PartRestart })
+	next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventPart && ev.Part.Kind == wire.PartRestart })
 	ev = next(t, events, status(store.ChatWaiting))
 	if ev.Chat.Retry != nil || ev.Chat.LastError != "" {
 		t.Fatalf("finished chat = %+v", ev.Chat)
@@ -128,8 +129,8 @@ func TestBrokenStreamRestartsStep(t *testing.T) {
 	c := e.newChat(s, "hi")
 	events := subscribe(t, s, c.ID, "")
 	run(t, s)
-	next(t, events, func(ev Event) bool {
-		return ev.Type == EventPart && ev.Part.Kind == PartRestart && ev.Part.Attempt == 1
+	next(t, events, func(ev wire.Event) bool {
+		return ev.Type == wire.EventPart && ev.Part.Kind == wire.PartRestart && ev.Part.Attempt == 1
 	})
 	next(t, events, status(store.ChatWaiting))
 	msgs := e.messages(c.ID)
@@ -165,7 +166,7 @@ func TestRouteHiccupIsRetried(t *testing.T) {
 	c := e.newChat(s, "hi")
 	events := subscribe(t, s, c.ID, "")
 	run(t, s)
-	ev := next(t, events, func(ev Event) bool { return ev.Type == EventChat && ev.Chat.Retry != nil })
+	ev := next(t, events, func(ev wire.Event) bool { return ev.Type == wire.EventChat && ev.Chat.Retry != nil })
 	if got := ev.Chat.Retry.Error; got != errRouteFailed {
 		t.Fatalf("retry error = %q, want %q", got, errRouteFailed)
 	}

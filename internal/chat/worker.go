@@ -137,7 +137,10 @@ func (s *Service) sweepOnce(ctx context.Context) {
 	for _, id := range ids {
 		_, err := s.chats.CancelRequiresAction(ctx, id)
 		if err != nil {
-			// Another replica, or the client's results, got there first.
+			// Another replica, or the client's results, got there first;
+			// or the chat got its results and waits again, with a new
+			// deadline, since it was listed: the transition refuses to
+			// cancel a wait before its deadline.
 			if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 				s.log.Warn("chat: cancel expired action", "chat_id", id, "error", err)
 			}

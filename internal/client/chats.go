@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/sse"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // CreateChat starts a chat with a first message.
-func (c *Client) CreateChat(ctx context.Context, r CreateChatRequest) (ChatWithQueue, error) {
-	var out ChatWithQueue
+func (c *Client) CreateChat(ctx context.Context, r CreateChatRequest) (wire.ChatWithQueue, error) {
+	var out wire.ChatWithQueue
 	err := c.do(ctx, http.MethodPost, "/chats", nil, r, &out)
 	return out, err
 }
@@ -30,7 +31,7 @@ type ChatsOptions struct {
 }
 
 // Chats lists the caller's root chats.
-func (c *Client) Chats(ctx context.Context, o ChatsOptions) ([]Chat, error) {
+func (c *Client) Chats(ctx context.Context, o ChatsOptions) ([]wire.Chat, error) {
 	q := url.Values{}
 	if o.Archived {
 		q.Set("archived", "true")
@@ -39,31 +40,31 @@ func (c *Client) Chats(ctx context.Context, o ChatsOptions) ([]Chat, error) {
 		q.Set("limit", strconv.Itoa(o.Limit))
 	}
 	var out struct {
-		Chats []Chat `json:"chats"`
+		Chats []wire.Chat `json:"chats"`
 	}
 	err := c.do(ctx, http.MethodGet, "/chats", q, nil, &out)
 	return out.Chats, err
 }
 
 // GetChat returns one of the caller's chats with its queue.
-func (c *Client) GetChat(ctx context.Context, id string) (ChatWithQueue, error) {
-	var out ChatWithQueue
+func (c *Client) GetChat(ctx context.Context, id string) (wire.ChatWithQueue, error) {
+	var out wire.ChatWithQueue
 	err := c.do(ctx, http.MethodGet, chatPath(id), nil, nil, &out)
 	return out, err
 }
 
 // ChatChildren lists the subagent chats of a chat.
-func (c *Client) ChatChildren(ctx context.Context, id string) ([]Chat, error) {
+func (c *Client) ChatChildren(ctx context.Context, id string) ([]wire.Chat, error) {
 	var out struct {
-		Chats []Chat `json:"chats"`
+		Chats []wire.Chat `json:"chats"`
 	}
 	err := c.do(ctx, http.MethodGet, chatPath(id)+"/children", nil, nil, &out)
 	return out.Chats, err
 }
 
 // UpdateChat changes a chat's title or archives and unarchives it.
-func (c *Client) UpdateChat(ctx context.Context, id string, r UpdateChatRequest) (ChatWithQueue, error) {
-	var out ChatWithQueue
+func (c *Client) UpdateChat(ctx context.Context, id string, r UpdateChatRequest) (wire.ChatWithQueue, error) {
+	var out wire.ChatWithQueue
 	err := c.do(ctx, http.MethodPatch, chatPath(id), nil, r, &out)
 	return out, err
 }
@@ -75,7 +76,7 @@ func (c *Client) DeleteChat(ctx context.Context, id string) error {
 
 // ChatMessages returns a page of a chat's messages with Seq > after; next
 // is where the following page starts, or nil after the last page.
-func (c *Client) ChatMessages(ctx context.Context, id string, after int64, limit int) (msgs []ChatMessage, next *int64, err error) {
+func (c *Client) ChatMessages(ctx context.Context, id string, after int64, limit int) (msgs []wire.Message, next *int64, err error) {
 	q := url.Values{}
 	if after > 0 {
 		q.Set("after", strconv.FormatInt(after, 10))
@@ -83,53 +84,50 @@ func (c *Client) ChatMessages(ctx context.Context, id string, after int64, limit
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var out struct {
-		Messages  []ChatMessage `json:"messages"`
-		NextAfter *int64        `json:"next_after"`
-	}
+	var out wire.MessagePage
 	err = c.do(ctx, http.MethodGet, chatPath(id)+"/messages", q, nil, &out)
 	return out.Messages, out.NextAfter, err
 }
 
 // SendMessage sends a message to a chat. When the chat is busy it is
 // queued (Queued is set) unless r.Mode is "interrupt".
-func (c *Client) SendMessage(ctx context.Context, id string, r SendMessageRequest) (SendResult, error) {
-	var out SendResult
+func (c *Client) SendMessage(ctx context.Context, id string, r SendMessageRequest) (wire.SendResult, error) {
+	var out wire.SendResult
 	err := c.do(ctx, http.MethodPost, chatPath(id)+"/messages", nil, r, &out)
 	return out, err
 }
 
 // EditMessage replaces a user message, drops what followed it and reruns.
-func (c *Client) EditMessage(ctx context.Context, id, messageID string, r EditMessageRequest) (SendResult, error) {
-	var out SendResult
+func (c *Client) EditMessage(ctx context.Context, id, messageID string, r EditMessageRequest) (wire.SendResult, error) {
+	var out wire.SendResult
 	err := c.do(ctx, http.MethodPut, chatPath(id)+"/messages/"+url.PathEscape(messageID), nil, r, &out)
 	return out, err
 }
 
 // InterruptChat stops the running turn, keeping its partial answer.
-func (c *Client) InterruptChat(ctx context.Context, id string) (ChatWithQueue, error) {
-	var out ChatWithQueue
+func (c *Client) InterruptChat(ctx context.Context, id string) (wire.ChatWithQueue, error) {
+	var out wire.ChatWithQueue
 	err := c.do(ctx, http.MethodPost, chatPath(id)+"/interrupt", nil, nil, &out)
 	return out, err
 }
 
 // DeleteQueued removes a queued message.
-func (c *Client) DeleteQueued(ctx context.Context, id, queuedID string) (ChatWithQueue, error) {
-	var out ChatWithQueue
+func (c *Client) DeleteQueued(ctx context.Context, id, queuedID string) (wire.ChatWithQueue, error) {
+	var out wire.ChatWithQueue
 	err := c.do(ctx, http.MethodDelete, chatPath(id)+"/queue/"+url.PathEscape(queuedID), nil, nil, &out)
 	return out, err
 }
 
 // PromoteQueued moves a queued message to the front of the queue.
-func (c *Client) PromoteQueued(ctx context.Context, id, queuedID string) (ChatWithQueue, error) {
-	var out ChatWithQueue
+func (c *Client) PromoteQueued(ctx context.Context, id, queuedID string) (wire.ChatWithQueue, error) {
+	var out wire.ChatWithQueue
 	err := c.do(ctx, http.MethodPost, chatPath(id)+"/queue/"+url.PathEscape(queuedID)+"/promote", nil, nil, &out)
 	return out, err
 }
 
 // SubmitToolResults answers the client tool calls a chat waits for.
-func (c *Client) SubmitToolResults(ctx context.Context, id string, results []ToolResult) (ChatWithQueue, error) {
-	var out ChatWithQueue
+func (c *Client) SubmitToolResults(ctx context.Context, id string, results []wire.ToolResult) (wire.ChatWithQueue, error) {
+	var out wire.ChatWithQueue
 	err := c.do(ctx, http.MethodPost, chatPath(id)+"/tool-results", nil, map[string]any{"results": results}, &out)
 	return out, err
 }
@@ -186,21 +184,21 @@ func (c *Client) StreamChat(ctx context.Context, id, lastEventID string) (*ChatS
 
 // Next returns the next event. It returns io.EOF when the server ended the
 // stream cleanly; reconnect with LastEventID to carry on.
-func (s *ChatStream) Next() (ChatEvent, error) {
+func (s *ChatStream) Next() (wire.Event, error) {
 	for {
 		e, err := s.r.Next()
 		if err != nil {
-			return ChatEvent{}, err
+			return wire.Event{}, err
 		}
-		var ev ChatEvent
+		var ev wire.Event
 		if err := json.Unmarshal(e.Data, &ev); err != nil {
-			return ChatEvent{}, fmt.Errorf("decode chat event %q: %w", e.ID, err)
+			return wire.Event{}, fmt.Errorf("decode chat event %q: %w", e.ID, err)
 		}
 		if ev.ID == "" {
 			ev.ID = e.ID
 		}
 		if ev.Type == "" {
-			ev.Type = e.Event
+			ev.Type = wire.EventType(e.Event)
 		}
 		if ev.ID != "" {
 			s.last = ev.ID
@@ -224,7 +222,7 @@ var ErrStopWatching = errors.New("stop watching")
 // sees every event once and in order. It returns nil when fn returns
 // ErrStopWatching, fn's other errors as they are, ctx's error when ctx
 // ends, and an *APIError (such as not found) without retrying.
-func (c *Client) WatchChat(ctx context.Context, id, lastEventID string, fn func(ChatEvent) error) error {
+func (c *Client) WatchChat(ctx context.Context, id, lastEventID string, fn func(wire.Event) error) error {
 	const maxBackoff = 5 * time.Second
 	backoff := 100 * time.Millisecond
 	last := lastEventID
@@ -266,7 +264,7 @@ func (c *Client) WatchChat(ctx context.Context, id, lastEventID string, fn func(
 var errStreamEnded = errors.New("chat stream ended")
 
 // each passes events to fn until fn fails or the connection ends.
-func (s *ChatStream) each(fn func(ChatEvent) error) error {
+func (s *ChatStream) each(fn func(wire.Event) error) error {
 	for {
 		ev, err := s.Next()
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/sse"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // fakeStream serves a chat stream of n numbered events, dropping the
@@ -50,8 +51,8 @@ func fakeStream(t *testing.T, n int) (*httptest.Server, *[]string) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fl := w.(http.Flusher)
 		for i := start; i <= n && i < start+2; i++ {
-			data, _ := json.Marshal(ChatEvent{Type: EventPart, Part: &ChatPartDelta{Kind: PartTextDelta, Delta: fmt.Sprint(i, " ")}})
-			if err := sse.WriteEvent(w, sse.Event{ID: strconv.Itoa(i), Event: EventPart, Data: data}); err != nil {
+			data, _ := json.Marshal(wire.Event{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartTextDelta, Delta: fmt.Sprint(i, " ")}})
+			if err := sse.WriteEvent(w, sse.Event{ID: strconv.Itoa(i), Event: string(wire.EventPart), Data: data}); err != nil {
 				return
 			}
 			// A comment between events, as heartbeats are sent.
@@ -68,7 +69,7 @@ func TestWatchChatResumes(t *testing.T) {
 	srv, resumes := fakeStream(t, 5)
 	c := New(srv.URL, secret.New("k"), srv.Client())
 	var got []string
-	err := c.WatchChat(t.Context(), "c1", "", func(ev ChatEvent) error {
+	err := c.WatchChat(t.Context(), "c1", "", func(ev wire.Event) error {
 		got = append(got, ev.ID+":"+ev.Part.Delta)
 		if ev.ID == "5" {
 			return ErrStopWatching
@@ -91,7 +92,7 @@ func TestWatchChatCallbackError(t *testing.T) {
 	srv, _ := fakeStream(t, 5)
 	c := New(srv.URL, secret.New("k"), srv.Client())
 	boom := errors.New("boom")
-	err := c.WatchChat(t.Context(), "c1", "", func(ChatEvent) error { return boom })
+	err := c.WatchChat(t.Context(), "c1", "", func(wire.Event) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
@@ -101,7 +102,7 @@ func TestStreamChatNotFound(t *testing.T) {
 	t.Parallel()
 	srv, _ := fakeStream(t, 1)
 	c := New(srv.URL, secret.New("k"), srv.Client())
-	err := c.WatchChat(t.Context(), "nope", "", func(ChatEvent) error { return nil })
+	err := c.WatchChat(t.Context(), "nope", "", func(wire.Event) error { return nil })
 	ae, ok := errors.AsType[*APIError](err)
 	if !ok || ae.Status != http.StatusNotFound || ae.Code != "not_found" {
 		t.Fatalf("err = %v, want a 404 APIError", err)
@@ -160,7 +161,7 @@ func TestChatRequests(t *testing.T) {
 	if _, err := c.UpdateChat(ctx, "c 1", UpdateChatRequest{Archived: &archived}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SubmitToolResults(ctx, "c 1", []ToolResult{{ToolCallID: "t1", Output: "42"}}); err != nil {
+	if _, err := c.SubmitToolResults(ctx, "c 1", []wire.ToolResult{{ToolCallID: "t1", Output: "42"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.PromoteQueued(ctx, "c 1", "q/1"); err != nil {
@@ -189,29 +190,5 @@ func TestChatRequests(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("request %d = %+v, want %+v", i, got[i], want[i])
 		}
-	}
-}
-
-func TestChatEventJSONQueue(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		ev   ChatEvent
-		want string
-	}{
-		{"empty queue", ChatEvent{ID: "1.1.0.0", Type: EventQueue}, `{"id":"1.1.0.0","type":"queue","queue":[]}`},
-		{"chat event", ChatEvent{ID: "1.0.0.0", Type: EventChat}, `{"id":"1.0.0.0","type":"chat"}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			b, err := json.Marshal(tt.ev)
-			if err != nil {
-				t.Fatalf("marshal: %v", err)
-			}
-			if string(b) != tt.want {
-				t.Fatalf("event = %s, want %s", b, tt.want)
-			}
-		})
 	}
 }

@@ -1,4 +1,5 @@
-// Package client is a typed Go client for the chatd HTTP API (docs/api.md).
+// Package client is a typed Go client for the chatd HTTP API (docs/api.md),
+// reading and writing the JSON shapes of package wire.
 package client
 
 import (

@@ -3,31 +3,13 @@ package client
 import (
 	"context"
 	"net/http"
+
+	"github.com/chatd/chatd/internal/wire"
 )
 
-// ChatCost is what a chat and its subagents cost in US dollars. A nil
-// cost means the model calls it covers were not priced; UnpricedMessages
-// counts the calls of unpriced models left out of the sums, and
-// UnmeteredMessages those whose usage is unknown (an interrupted answer).
-type ChatCost struct {
-	ChatID            string      `json:"chat_id"`
-	CostUSD           *float64    `json:"cost_usd"`
-	OwnCostUSD        *float64    `json:"own_cost_usd"`
-	Children          []ChildCost `json:"children"`
-	UnpricedMessages  int         `json:"unpriced_messages"`
-	UnmeteredMessages int         `json:"unmetered_messages"`
-}
-
-// ChildCost is one subagent's share of a ChatCost.
-type ChildCost struct {
-	ChatID  string   `json:"chat_id"`
-	Title   string   `json:"title"`
-	CostUSD *float64 `json:"cost_usd"`
-}
-
 // ChatCost sums the cost of one of the caller's chats and its subagents.
-func (c *Client) ChatCost(ctx context.Context, id string) (ChatCost, error) {
-	var out ChatCost
+func (c *Client) ChatCost(ctx context.Context, id string) (wire.ChatCost, error) {
+	var out wire.ChatCost
 	err := c.do(ctx, http.MethodGet, chatPath(id)+"/cost", nil, nil, &out)
 	return out, err
 }

@@ -8,57 +8,58 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/secret"
+	"github.com/chatd/chatd/internal/wire"
 )
 
 // Login exchanges a username and password for a session key. It needs no
 // API key.
-func (c *Client) Login(ctx context.Context, r LoginRequest) (Session, error) {
-	var s Session
+func (c *Client) Login(ctx context.Context, r LoginRequest) (wire.Session, error) {
+	var s wire.Session
 	err := c.do(ctx, http.MethodPost, "/auth/login", nil, r, &s)
 	return s, err
 }
 
 // Me returns the user the key belongs to.
-func (c *Client) Me(ctx context.Context) (User, error) {
-	var u User
+func (c *Client) Me(ctx context.Context) (wire.User, error) {
+	var u wire.User
 	err := c.do(ctx, http.MethodGet, "/me", nil, nil, &u)
 	return u, err
 }
 
 // Users lists every user (admin).
-func (c *Client) Users(ctx context.Context) ([]User, error) {
+func (c *Client) Users(ctx context.Context) ([]wire.User, error) {
 	var out struct {
-		Users []User `json:"users"`
+		Users []wire.User `json:"users"`
 	}
 	err := c.do(ctx, http.MethodGet, "/users", nil, nil, &out)
 	return out.Users, err
 }
 
 // CreateUser creates a user (admin).
-func (c *Client) CreateUser(ctx context.Context, r CreateUserRequest) (User, error) {
-	var u User
+func (c *Client) CreateUser(ctx context.Context, r CreateUserRequest) (wire.User, error) {
+	var u wire.User
 	err := c.do(ctx, http.MethodPost, "/users", nil, r, &u)
 	return u, err
 }
 
 // GetUser returns one user (admin).
-func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
-	var u User
+func (c *Client) GetUser(ctx context.Context, id string) (wire.User, error) {
+	var u wire.User
 	err := c.do(ctx, http.MethodGet, "/users/"+url.PathEscape(id), nil, nil, &u)
 	return u, err
 }
 
 // UpdateUser changes a user's role, suspension or password (admin).
-func (c *Client) UpdateUser(ctx context.Context, id string, r UpdateUserRequest) (User, error) {
-	var u User
+func (c *Client) UpdateUser(ctx context.Context, id string, r UpdateUserRequest) (wire.User, error) {
+	var u wire.User
 	err := c.do(ctx, http.MethodPatch, "/users/"+url.PathEscape(id), nil, r, &u)
 	return u, err
 }
 
 // Keys lists the caller's API keys.
-func (c *Client) Keys(ctx context.Context) ([]APIKey, error) {
+func (c *Client) Keys(ctx context.Context) ([]wire.APIKey, error) {
 	var out struct {
-		APIKeys []APIKey `json:"api_keys"`
+		APIKeys []wire.APIKey `json:"api_keys"`
 	}
 	err := c.do(ctx, http.MethodGet, "/keys", nil, nil, &out)
 	return out.APIKeys, err
@@ -66,8 +67,8 @@ func (c *Client) Keys(ctx context.Context) ([]APIKey, error) {
 
 // CreateKey issues an API key for the caller. The key is in the answer
 // and nowhere else, ever.
-func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (NewKey, error) {
-	var k NewKey
+func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (wire.NewKey, error) {
+	var k wire.NewKey
 	err := c.do(ctx, http.MethodPost, "/keys", nil, r, &k)
 	return k, err
 }
@@ -78,31 +79,31 @@ func (c *Client) RevokeKey(ctx context.Context, id string) error {
 }
 
 // Providers lists every provider (admin).
-func (c *Client) Providers(ctx context.Context) ([]Provider, error) {
+func (c *Client) Providers(ctx context.Context) ([]wire.Provider, error) {
 	var out struct {
-		Providers []Provider `json:"providers"`
+		Providers []wire.Provider `json:"providers"`
 	}
 	err := c.do(ctx, http.MethodGet, "/providers", nil, nil, &out)
 	return out.Providers, err
 }
 
 // CreateProvider creates a provider (admin).
-func (c *Client) CreateProvider(ctx context.Context, r CreateProviderRequest) (Provider, error) {
-	var p Provider
+func (c *Client) CreateProvider(ctx context.Context, r CreateProviderRequest) (wire.Provider, error) {
+	var p wire.Provider
 	err := c.do(ctx, http.MethodPost, "/providers", nil, r, &p)
 	return p, err
 }
 
 // GetProvider returns a provider by name (admin).
-func (c *Client) GetProvider(ctx context.Context, name string) (Provider, error) {
-	var p Provider
+func (c *Client) GetProvider(ctx context.Context, name string) (wire.Provider, error) {
+	var p wire.Provider
 	err := c.do(ctx, http.MethodGet, "/providers/"+url.PathEscape(name), nil, nil, &p)
 	return p, err
 }
 
 // UpdateProvider changes a provider (admin).
-func (c *Client) UpdateProvider(ctx context.Context, name string, r UpdateProviderRequest) (Provider, error) {
-	var p Provider
+func (c *Client) UpdateProvider(ctx context.Context, name string, r UpdateProviderRequest) (wire.Provider, error) {
+	var p wire.Provider
 	err := c.do(ctx, http.MethodPatch, "/providers/"+url.PathEscape(name), nil, r, &p)
 	return p, err
 }
@@ -119,35 +120,35 @@ type ModelsOptions struct {
 }
 
 // Models lists the models offered to the caller.
-func (c *Client) Models(ctx context.Context, o ModelsOptions) ([]Model, error) {
+func (c *Client) Models(ctx context.Context, o ModelsOptions) ([]wire.Model, error) {
 	var q url.Values
 	if o.All {
 		q = url.Values{"all": {"true"}}
 	}
 	var out struct {
-		Models []Model `json:"models"`
+		Models []wire.Model `json:"models"`
 	}
 	err := c.do(ctx, http.MethodGet, "/models", q, nil, &out)
 	return out.Models, err
 }
 
 // GetModel returns one model.
-func (c *Client) GetModel(ctx context.Context, id string) (Model, error) {
-	var m Model
+func (c *Client) GetModel(ctx context.Context, id string) (wire.Model, error) {
+	var m wire.Model
 	err := c.do(ctx, http.MethodGet, "/models/"+url.PathEscape(id), nil, nil, &m)
 	return m, err
 }
 
 // CreateModel offers a model to users (admin).
-func (c *Client) CreateModel(ctx context.Context, r CreateModelRequest) (Model, error) {
-	var m Model
+func (c *Client) CreateModel(ctx context.Context, r CreateModelRequest) (wire.Model, error) {
+	var m wire.Model
 	err := c.do(ctx, http.MethodPost, "/models", nil, r, &m)
 	return m, err
 }
 
 // UpdateModel changes a model (admin).
-func (c *Client) UpdateModel(ctx context.Context, id string, r UpdateModelRequest) (Model, error) {
-	var m Model
+func (c *Client) UpdateModel(ctx context.Context, id string, r UpdateModelRequest) (wire.Model, error) {
+	var m wire.Model
 	err := c.do(ctx, http.MethodPatch, "/models/"+url.PathEscape(id), nil, r, &m)
 	return m, err
 }
@@ -158,20 +159,20 @@ func (c *Client) DeleteModel(ctx context.Context, id string) error {
 }
 
 // ProviderKeys lists the caller's own provider keys (BYOK).
-func (c *Client) ProviderKeys(ctx context.Context) ([]ProviderKey, error) {
+func (c *Client) ProviderKeys(ctx context.Context) ([]wire.ProviderKey, error) {
 	var out struct {
-		ProviderKeys []ProviderKey `json:"provider_keys"`
+		ProviderKeys []wire.ProviderKey `json:"provider_keys"`
 	}
 	err := c.do(ctx, http.MethodGet, "/provider-keys", nil, nil, &out)
 	return out.ProviderKeys, err
 }
 
 // PutProviderKey sets the caller's own key for a provider.
-func (c *Client) PutProviderKey(ctx context.Context, provider string, key secret.Value) (ProviderKey, error) {
+func (c *Client) PutProviderKey(ctx context.Context, provider string, key secret.Value) (wire.ProviderKey, error) {
 	in := struct {
 		APIKey string `json:"api_key"`
 	}{key.Reveal()}
-	var pk ProviderKey
+	var pk wire.ProviderKey
 	err := c.do(ctx, http.MethodPut, "/provider-keys/"+url.PathEscape(provider), nil, in, &pk)
 	return pk, err
 }
@@ -183,7 +184,7 @@ func (c *Client) DeleteProviderKey(ctx context.Context, provider string) error {
 
 // Interceptions lists gateway records: all for admins, their own for
 // members.
-func (c *Client) Interceptions(ctx context.Context, f InterceptionFilter) ([]Interception, error) {
+func (c *Client) Interceptions(ctx context.Context, f InterceptionFilter) ([]wire.Interception, error) {
 	q := url.Values{}
 	setString(q, "user", f.User)
 	setString(q, "provider", f.Provider)
@@ -196,22 +197,22 @@ func (c *Client) Interceptions(ctx context.Context, f InterceptionFilter) ([]Int
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	var out struct {
-		Interceptions []Interception `json:"interceptions"`
+		Interceptions []wire.Interception `json:"interceptions"`
 	}
 	err := c.do(ctx, http.MethodGet, "/gateway/interceptions", q, nil, &out)
 	return out.Interceptions, err
 }
 
 // Interception returns one gateway record.
-func (c *Client) Interception(ctx context.Context, id string) (Interception, error) {
-	var i Interception
+func (c *Client) Interception(ctx context.Context, id string) (wire.Interception, error) {
+	var i wire.Interception
 	err := c.do(ctx, http.MethodGet, "/gateway/interceptions/"+url.PathEscape(id), nil, nil, &i)
 	return i, err
 }
 
 // Usage sums tokens and cost by day, user and model: everyone's for
 // admins, their own for members.
-func (c *Client) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
+func (c *Client) Usage(ctx context.Context, f UsageFilter) ([]wire.UsageRow, error) {
 	q := url.Values{}
 	setString(q, "user", f.User)
 	setString(q, "provider", f.Provider)
@@ -219,7 +220,7 @@ func (c *Client) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
 	setTime(q, "since", f.Since)
 	setTime(q, "until", f.Until)
 	var out struct {
-		Usage []UsageRow `json:"usage"`
+		Usage []wire.UsageRow `json:"usage"`
 	}
 	err := c.do(ctx, http.MethodGet, "/gateway/usage", q, nil, &out)
 	return out.Usage, err

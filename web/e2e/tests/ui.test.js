@@ -583,6 +583,27 @@ describe('web interface', () => {
     const m = models.find((x) => x.model === 'e2e-model');
     assert.equal(m.context_limit, 64000);
     assert.equal(m.prices.output, 1.5);
+    assert.equal(m.compaction_threshold_percent, null);
+
+    // Edit it: a compaction threshold of its own and the Responses API.
+    const mcard = page.locator('[data-model="e2e-model"]');
+    await mcard.getByText('Edit', { exact: true }).click();
+    await mcard.getByLabel(/Compact chats at/).fill('65');
+    await mcard.getByLabel('Call through the Responses API').check();
+    await mcard.getByRole('button', { name: 'Save model e2e-model' }).click();
+    await page.getByText('Model saved.').waitFor();
+    let saved = (await srv.api('GET', `/models/${m.id}`)).body;
+    assert.equal(saved.compaction_threshold_percent, 65);
+    assert.equal(saved.use_responses_api, true);
+    // Emptying the threshold makes the model inherit again.
+    const again = page.locator('[data-model="e2e-model"]');
+    await again.getByText('Edit', { exact: true }).click();
+    await again.getByLabel(/Compact chats at/).fill('');
+    await again.getByRole('button', { name: 'Save model e2e-model' }).click();
+    await page.getByText('Model saved.').first().waitFor();
+    await until('the threshold cleared', async () => (await srv.api('GET', `/models/${m.id}`)).body.compaction_threshold_percent === null);
+    saved = (await srv.api('GET', `/models/${m.id}`)).body;
+    assert.equal(saved.use_responses_api, true, 'saving again keeps the Responses API switch');
     await shot(page, '11-admin-models');
   });
 

@@ -119,6 +119,9 @@ export async function adminModels({ main }) {
       const cl = h('input', { name: 'context_limit', type: 'number', min: 0, value: m.context_limit || '' });
       const en = h('input', { type: 'checkbox', name: 'enabled', checked: m.enabled, id: 'en-' + m.id });
       const df = h('input', { type: 'checkbox', name: 'default', checked: m.default, id: 'df-' + m.id });
+      const ct = h('input', { name: 'compaction_threshold_percent', type: 'number', min: 1, max: 100, step: 1, placeholder: 'deployment default', value: m.compaction_threshold_percent ?? '' });
+      const openai = m.provider_type !== 'anthropic';
+      const ra = openai ? h('input', { type: 'checkbox', name: 'use_responses_api', checked: m.use_responses_api, id: 'ra-' + m.id }) : null;
       const [ins, fs] = priceInputs('', m.prices);
       return h('li', { class: 'card', 'data-model': m.model },
         h('h3', {}, m.display_name || m.model, ' ', h('span', { class: 'muted' }, `${m.provider} / ${m.model}`), ' ', m.default ? badge('default') : null, m.enabled ? null : badge('disabled')),
@@ -126,8 +129,13 @@ export async function adminModels({ main }) {
         h('details', {}, h('summary', {}, 'Edit'),
           h('form', { onsubmit: (e) => {
             e.preventDefault();
-            act(() => api.patch(`/models/${m.id}`, { display_name: dn.value, context_limit: Number(cl.value || 0), prices: priceBody(ins), enabled: en.checked, default: df.checked }), 'Model saved.', load);
-          } }, field('Display name', dn), field('Context limit (tokens)', cl), fs,
+            const b = { display_name: dn.value, context_limit: Number(cl.value || 0), prices: priceBody(ins), enabled: en.checked, default: df.checked,
+              compaction_threshold_percent: ct.value === '' ? null : Number(ct.value) };
+            if (ra) b.use_responses_api = ra.checked;
+            act(() => api.patch(`/models/${m.id}`, b), 'Model saved.', load);
+          } }, field('Display name', dn), field('Context limit (tokens)', cl),
+          field('Compact chats at (% of context; empty: deployment default)', ct), fs,
+          ra ? h('div', { class: 'field check' }, ra, h('label', { for: ra.id }, 'Call through the Responses API')) : null,
           h('div', { class: 'field check' }, en, h('label', { for: en.id }, 'Enabled')),
           h('div', { class: 'field check' }, df, h('label', { for: df.id }, 'Default model')),
           h('button', { type: 'submit', class: 'primary', 'aria-label': `Save model ${m.model}` }, 'Save'),
