@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -11,16 +12,12 @@ import (
 	"github.com/chatd/chatd/internal/store"
 )
 
-var (
-	providerNameRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	usernameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-)
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 const (
-	maxProviderName = 63
-	maxKeyName      = 100
-	maxModelName    = 200
-	maxDisplayName  = 200
+	maxKeyName     = 100
+	maxModelName   = 200
+	maxDisplayName = 200
 	// maxProviderKey bounds a provider credential; real ones are far
 	// shorter.
 	maxProviderKey = 4096
@@ -30,11 +27,11 @@ func validProviderName(field, name string) error {
 	if name == "" {
 		return invalid(field, "required")
 	}
-	if len(name) > maxProviderName {
-		return invalid(field, "at most %d characters", maxProviderName)
+	if len(name) > store.MaxProviderName {
+		return invalid(field, "at most %d characters", store.MaxProviderName)
 	}
-	if !providerNameRE.MatchString(name) {
-		return invalid(field, "must match %s", providerNameRE)
+	if !store.ValidProviderName(name) {
+		return invalid(field, "must match %s", store.ProviderNamePattern)
 	}
 	return nil
 }
@@ -53,9 +50,17 @@ func validBaseURL(s string) error {
 	if s == "" {
 		return invalid("base_url", "required")
 	}
-	u, err := url.Parse(s)
+	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return invalid("base_url", "must not contain spaces or control characters")
+	}
+	u, err := url.ParseRequestURI(s)
 	if err != nil {
 		return invalid("base_url", "not a valid URL")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return invalid("base_url", "port %q is not from 1 to 65535", p)
+		}
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":

@@ -101,7 +101,7 @@ const maxCachedProviders = 1024
 // providers exist; a name that breaks the naming rule is refused before
 // any lookup, so that a path cannot make the gateway query or cache it.
 func (g *Gateway) provider(ctx context.Context, name string) (*providerEntry, *gatewayError) {
-	if !validProviderName(name) {
+	if !store.ValidProviderName(name) {
 		return nil, errorf(http.StatusNotFound, kindNotFound,
 			"no such provider: provider names are lowercase letters and digits in dash-separated runs")
 	}
@@ -132,27 +132,6 @@ func (g *Gateway) lookupProvider(ctx context.Context, name string) (*providerEnt
 	}
 	g.providers.put(strings.Clone(name), e, now.Add(providerTTL), now)
 	return e, nil
-}
-
-// validProviderName is the rule internal/api enforces on provider names
-// (^[a-z0-9]+(-[a-z0-9]+)*$, at most 63 bytes), without a regexp on the
-// hot path. A name that breaks it names no provider.
-func validProviderName(s string) bool {
-	if s == "" || len(s) > 63 {
-		return false
-	}
-	dash := true // a name may not start with a dash
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			dash = false
-		case c == '-' && !dash:
-			dash = true
-		default:
-			return false
-		}
-	}
-	return !dash
 }
 
 func (g *Gateway) loadProvider(ctx context.Context, name string) (*providerEntry, error) {

@@ -20,7 +20,7 @@ import (
 // rule against the regexp internal/api enforces.
 func TestValidProviderName(t *testing.T) {
 	t.Parallel()
-	re := regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	re := regexp.MustCompile(store.ProviderNamePattern)
 	rule := func(s string) bool { return s != "" && len(s) <= 63 && re.MatchString(s) }
 	cases := []string{"", "a", "dev-openai", "v1", "-a", "a-", "a--b", "A", "a_b", "a.b", "a/b", "é", strings.Repeat("a", 63), strings.Repeat("a", 64), "0-0-0"}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -33,8 +33,8 @@ func TestValidProviderName(t *testing.T) {
 		cases = append(cases, string(b))
 	}
 	for _, s := range cases {
-		if got, want := validProviderName(s), rule(s); got != want {
-			t.Fatalf("validProviderName(%q) = %t, want %t", s, got, want)
+		if got, want := store.ValidProviderName(s), rule(s); got != want {
+			t.Fatalf("ValidProviderName(%q) = %t, want %t", s, got, want)
 		}
 	}
 }
