@@ -109,3 +109,12 @@ func TestModelsUpdateOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestFmtCost(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[float64]string{0: "$0.0000", 1.5: "$1.5000", 0.000049: "$0.000049", 0.00012: "$0.0001", 0.0000001234: "$0.00000012"} {
+		if got := fmtCost(in); got != want {
+			t.Errorf("fmtCost(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

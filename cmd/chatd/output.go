@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -103,7 +104,13 @@ func fmtPrice(p *float64) string {
 	return strconv.FormatFloat(*p, 'f', -1, 64)
 }
 
+// fmtCost shows dollars with four decimals, or with two significant
+// digits below a hundredth of a cent, so a small but real cost never
+// reads as $0.0000.
 func fmtCost(usd float64) string {
+	if a := math.Abs(usd); a > 0 && a < 0.00005 {
+		return "$" + strconv.FormatFloat(usd, 'f', 1-int(math.Floor(math.Log10(a))), 64)
+	}
 	return fmt.Sprintf("$%.4f", usd)
 }
 
