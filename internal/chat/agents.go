@@ -376,6 +376,9 @@ func (s *Service) messageAgent(ctx context.Context, parent store.Chat, input str
 		}
 		return "", err
 	}
+	if r.Queued != nil && c.Status == store.ChatError {
+		return fmt.Sprintf("The subagent had failed with messages still queued; it restarts with those first and this message after them. Use %s to collect the answer.", ToolWaitAgent), nil
+	}
 	if r.Queued != nil {
 		return fmt.Sprintf("The subagent is busy; the message is queued and runs after its current work. Use %s to collect the answer.", ToolWaitAgent), nil
 	}
