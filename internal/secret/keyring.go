@@ -187,3 +187,21 @@ func (kr *Keyring) Open(sealed []byte) (Value, error) {
 func (kr *Keyring) NeedsReseal(sealed []byte) bool {
 	return len(sealed) < 1+keyIDLen || string(sealed[1:1+keyIDLen]) != string(kr.primary.id)
 }
+
+// Len is how many distinct keys the keyring holds; more than one means a
+// rotation is under way.
+func (kr *Keyring) Len() int { return len(kr.byID) }
+
+// Reseal returns sealed's value sealed with the primary key, or nil when
+// the primary key sealed it already. The value never leaves the keyring.
+// It fails like Open: a key the keyring does not hold is ErrUnknownKey.
+func (kr *Keyring) Reseal(sealed []byte) ([]byte, error) {
+	if !kr.NeedsReseal(sealed) {
+		return nil, nil
+	}
+	v, err := kr.Open(sealed)
+	if err != nil {
+		return nil, err
+	}
+	return kr.Seal(v)
+}

@@ -63,6 +63,42 @@ func TestRotation(t *testing.T) {
 	}
 }
 
+func TestReseal(t *testing.T) {
+	t.Parallel()
+	old, _ := NewKeyring(key(1))
+	other, _ := NewKeyring(key(3))
+	rotated, _ := NewKeyring(key(2), key(1))
+	newOnly, _ := NewKeyring(key(2))
+	if old.Len() != 1 || rotated.Len() != 2 {
+		t.Fatalf("Len = %d, %d; want 1, 2", old.Len(), rotated.Len())
+	}
+	if dup, _ := NewKeyring(key(2), key(2)); dup.Len() != 1 {
+		t.Fatalf("Len of a key given twice = %d, want 1", dup.Len())
+	}
+
+	sealedOld, _ := old.Seal(New(canary))
+	resealed, err := rotated.Reseal(sealedOld)
+	if err != nil || resealed == nil {
+		t.Fatalf("Reseal old = %v, %v", resealed, err)
+	}
+	if bytes.Contains(resealed, []byte(canary)) {
+		t.Fatal("resealed ciphertext contains the plaintext")
+	}
+	if v, err := newOnly.Open(resealed); err != nil || v.Reveal() != canary {
+		t.Fatalf("new key alone opens resealed value: %v", err)
+	}
+	if again, err := rotated.Reseal(resealed); again != nil || err != nil {
+		t.Fatalf("Reseal current = %v, %v; want nil, nil", again, err)
+	}
+	sealedOther, _ := other.Seal(New(canary))
+	if _, err := rotated.Reseal(sealedOther); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("Reseal under unknown key: %v, want ErrUnknownKey", err)
+	}
+	if _, err := rotated.Reseal([]byte{1, 2}); err == nil {
+		t.Fatal("Reseal of a short ciphertext succeeded")
+	}
+}
+
 func TestOpenRejectsTampering(t *testing.T) {
 	t.Parallel()
 	kr, _ := NewKeyring(key(1))

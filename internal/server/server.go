@@ -122,6 +122,9 @@ func Run(ctx context.Context, c Config) error {
 		return err
 	}
 	defer st.Close()
+	// Finishes a key rotation before serving: the pass is short, bounded,
+	// and never fails the start.
+	resealSecrets(ctx, st, keyring, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
