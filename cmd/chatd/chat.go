@@ -244,6 +244,9 @@ func (c *cli) chatShowCmd() *cobra.Command {
 				for _, p := range m.Parts {
 					fmt.Fprintln(out, describePart(p))
 				}
+				if m.EndReason == wire.EndInterrupted {
+					fmt.Fprintln(out, interruptedNote)
+				}
 			}
 			for _, q := range ch.Queue {
 				fmt.Fprintf(out, "\n[queued %s]\n", q.ID)
@@ -352,6 +355,9 @@ func (r *renderer) catchUp(ctx context.Context, api *client.Client, id string) e
 		after = *next
 	}
 }
+
+// interruptedNote follows the text of an answer an interrupt cut short.
+const interruptedNote = "[interrupted]"
 
 // renderer prints chat events for a person, or as JSON lines with --json.
 type renderer struct {
@@ -472,6 +478,11 @@ func (r *renderer) message(m wire.Message) error {
 					fmt.Fprintf(r.errOut, "[tool call %s %s]\n", p.ToolName, clip(p.Input, 200))
 				}
 			}
+		}
+		if m.EndReason == wire.EndInterrupted {
+			// Printed or streamed, the text above is all there is.
+			r.endLine()
+			fmt.Fprintln(r.errOut, interruptedNote)
 		}
 		r.live = false
 	case wire.RoleTool:

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -207,5 +209,75 @@ func TestChatSendInterrupt(t *testing.T) {
 	show := mustCLI(t, env, "", "chat", "show", id)
 	if strings.Index(show, "urgent question") < 0 || !strings.Contains(show, "waiting") {
 		t.Fatalf("show = %q", show)
+	}
+}
+
+// TestRendererMarksInterruptedAnswer: an answer cut short is followed by
+// "[interrupted]", whether its text streamed live or came committed.
+func TestRendererMarksInterruptedAnswer(t *testing.T) {
+	t.Parallel()
+	partial := wire.Message{Seq: 2, Role: wire.RoleAssistant, Parts: []wire.Part{{Type: wire.PartText, Text: "Hel"}}, EndReason: wire.EndInterrupted}
+	complete := wire.Message{Seq: 2, Role: wire.RoleAssistant, Parts: []wire.Part{{Type: wire.PartText, Text: "Hello"}}}
+	tests := []struct {
+		name   string
+		events []wire.Event
+		want   string
+	}{
+		{"streamed", []wire.Event{
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartTextDelta, Delta: "Hel"}},
+			{Type: wire.EventMessage, Message: &partial},
+		}, "Hel\n[interrupted]\n"},
+		{"committed", []wire.Event{{Type: wire.EventMessage, Message: &partial}}, "Hel\n[interrupted]\n"},
+		{"complete", []wire.Event{{Type: wire.EventMessage, Message: &complete}}, "Hello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// One buffer for stdout and stderr shows the order.
+			var b bytes.Buffer
+			r := &renderer{out: &b, errOut: &b, afterSeq: 1}
+			for _, ev := range tt.events {
+				if err := r.event(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := b.String(); got != tt.want {
+				t.Fatalf("printed %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestChatShowMarksInterruptedAnswer: show prints "[interrupted]" after
+// the text of an answer cut short, and nothing after a complete one.
+func TestChatShowMarksInterruptedAnswer(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	msgs := wire.MessagePage{Messages: []wire.Message{
+		{ID: "m1", ChatID: "c1", Seq: 1, Role: wire.RoleUser, Parts: []wire.Part{{Type: wire.PartText, Text: "hi"}}, CreatedAt: at},
+		{ID: "m2", ChatID: "c1", Seq: 2, Role: wire.RoleAssistant, Parts: []wire.Part{{Type: wire.PartText, Text: "Hel"}}, EndReason: wire.EndInterrupted, CreatedAt: at},
+		{ID: "m3", ChatID: "c1", Seq: 3, Role: wire.RoleUser, Parts: []wire.Part{{Type: wire.PartText, Text: "go on"}}, CreatedAt: at},
+		{ID: "m4", ChatID: "c1", Seq: 4, Role: wire.RoleAssistant, Parts: []wire.Part{{Type: wire.PartText, Text: "Hello"}}, CreatedAt: at},
+	}}
+	mux := http.NewServeMux()
+	reply := func(path string, v any) {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(v)
+		})
+	}
+	reply("/api/v1/chats/c1", wire.ChatWithQueue{Chat: wire.Chat{ID: "c1", Status: wire.ChatWaiting, CreatedAt: at, UpdatedAt: at}, Queue: []wire.QueuedMessage{}})
+	reply("/api/v1/chats/c1/messages", msgs)
+	reply("/api/v1/chats/c1/cost", wire.ChatCost{ChatID: "c1", Children: []wire.ChildCost{}})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	env := map[string]string{"CHATD_URL": srv.URL, "CHATD_API_KEY": "k-secret", "CHATD_CONFIG_DIR": t.TempDir()}
+
+	out := mustCLI(t, env, "", "chat", "show", "c1")
+	if !strings.Contains(out, "[2] assistant:\nHel\n[interrupted]\n") {
+		t.Fatalf("show lacks the mark after the partial answer:\n%s", out)
+	}
+	if n := strings.Count(out, "[interrupted]"); n != 1 {
+		t.Fatalf("show marks %d answers, want 1:\n%s", n, out)
 	}
 }

@@ -171,6 +171,14 @@ func TestJSONShapes(t *testing.T) {
 			want: `{"id":"m1","chat_id":"c1","seq":3,"role":"assistant","parts":[{"type":"reasoning","text":"hmm","provider_metadata":{"sig":"x"}},{"type":"tool_call","tool_call_id":"t1","tool_name":"ls","input":"{}","client_side":true},{"type":"tool_result","tool_call_id":"t1","tool_name":"ls","output":"a \u003cb\u003e","is_error":true},{"type":"text","text":"done"}],"usage":{"input_tokens":1,"output_tokens":2,"cache_read_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0},"cost_micros":12,"model_config_id":"mc","api_key_id":"k1","created_by":"u1","summary_through_seq":2,"created_at":"2030-01-02T03:04:05.6Z"}`,
 		},
 		{
+			name: "message, interrupted",
+			v: chat.ViewMessage(store.Message{
+				ID: "m3", ChatID: "c1", Seq: 4, Role: store.RoleAssistant, Parts: []store.Part{{Type: store.PartText, Text: "Hel"}},
+				ModelConfigID: "mc", EndReason: store.EndInterrupted, CreatedAt: u0,
+			}),
+			want: `{"id":"m3","chat_id":"c1","seq":4,"role":"assistant","parts":[{"type":"text","text":"Hel"}],"model_config_id":"mc","end_reason":"interrupted","created_at":"2030-01-02T03:04:05.6Z"}`,
+		},
+		{
 			name: "message, bare",
 			v:    chat.ViewMessage(store.Message{ID: "m2", ChatID: "c1", Seq: 1, Role: store.RoleUser, CreatedAt: t0}),
 			want: `{"id":"m2","chat_id":"c1","seq":1,"role":"user","parts":[],"created_at":"2030-01-02T04:04:05.6+01:00"}`,

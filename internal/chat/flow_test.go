@@ -2,7 +2,10 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +110,70 @@ func TestInterruptKeepsPartialAnswer(t *testing.T) {
 	case <-e.up.Canceled():
 	case <-time.After(waitTimeout):
 		t.Fatalf("the upstream call was not cancelled")
+	}
+}
+
+// TestInterruptedAnswerIsMarked: the kept partial answer records that an
+// interrupt cut it short, watchers see that, and the next turn's prompt
+// tells the model so while the stored text stays as it arrived.
+func TestInterruptedAnswerIsMarked(t *testing.T) {
+	t.Parallel()
+	r, gate := gated(textReply("Hel", "lo", " world"))
+	e := newEnv(t, r, textReply("Sorry, go on."))
+	s := e.service(nil)
+	c := e.newChat(s, "hi")
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	gate <- struct{}{} // the role chunk
+	gate <- struct{}{} // "Hel"
+	next(t, events, isDelta)
+	if _, err := s.Interrupt(t.Context(), c.ID); err != nil {
+		t.Fatalf("interrupt: %v", err)
+	}
+	ev := next(t, events, func(ev wire.Event) bool {
+		return ev.Type == wire.EventMessage && ev.Message.Role == wire.RoleAssistant
+	})
+	if ev.Message.EndReason != wire.EndInterrupted || ev.Message.Text() != "Hel" {
+		t.Fatalf("committed partial = %+v, want text %q ended %q", ev.Message, "Hel", wire.EndInterrupted)
+	}
+	next(t, events, status(store.ChatWaiting))
+
+	if _, err := s.Send(t.Context(), c.ID, text("go on"), e.key, e.user.ID, store.SendQueue); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	next(t, events, status(store.ChatRunning))
+	next(t, events, status(store.ChatWaiting))
+
+	msgs := e.messages(c.ID)
+	if got := roles(msgs); got != "user,assistant,user,assistant" {
+		t.Fatalf("roles = %s", got)
+	}
+	if msgs[1].EndReason != store.EndInterrupted || textOf(msgs[1].Parts) != "Hel" {
+		t.Fatalf("stored partial = %+v", msgs[1])
+	}
+	if msgs[3].EndReason != "" {
+		t.Fatalf("complete answer ended %q, want no reason", msgs[3].EndReason)
+	}
+	reqs := e.up.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("upstream got %d requests, want 2", len(reqs))
+	}
+	var body struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content any    `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(reqs[1].Body, &body); err != nil {
+		t.Fatalf("decode second request: %v\n%s", err, reqs[1].Body)
+	}
+	var got []string
+	for _, m := range body.Messages {
+		got = append(got, fmt.Sprintf("%s: %v", m.Role, m.Content))
+	}
+	want := []string{"user: hi", "assistant: Hel\n\n" + interruptedMarker, "user: go on"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("second prompt = %q, want %q", got, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"charm.land/fantasy"
 
@@ -11,6 +12,11 @@ import (
 
 // summaryPrefix introduces a compaction summary in the prompt.
 const summaryPrefix = "Summary of the conversation so far:\n\n"
+
+// interruptedMarker ends, in the prompt only, an answer an interrupt cut
+// short, so that the model does not take the partial text for a whole
+// answer. It names no one: a parent agent interrupts subagents too.
+const interruptedMarker = "[interrupted before the answer was finished]"
 
 // buildPrompt turns a chat's visible history into a prompt. A summary
 // message replaces the messages it covers (see promptHistory). A tool call
@@ -67,6 +73,9 @@ func buildPrompt(history []store.Message) fantasy.Prompt {
 					}
 				}
 			}
+			if m.EndReason == store.EndInterrupted {
+				parts = markInterrupted(parts)
+			}
 			if len(parts) > 0 {
 				prompt = append(prompt, fantasy.Message{Role: fantasy.MessageRoleAssistant, Content: parts})
 			}
@@ -91,6 +100,23 @@ func buildPrompt(history []store.Message) fantasy.Prompt {
 		}
 	}
 	return prompt
+}
+
+// markInterrupted appends interruptedMarker, in place, to the last text
+// part of an assistant message, or adds it as a text part when there is
+// none (only reasoning arrived). It extends the text instead of adding a
+// part because fantasy's Chat Completions conversion keeps only the last
+// text part of an assistant message: a separate marker part would replace
+// the partial answer.
+func markInterrupted(parts []fantasy.MessagePart) []fantasy.MessagePart {
+	for i, p := range slices.Backward(parts) {
+		if tp, ok := p.(fantasy.TextPart); ok {
+			tp.Text += "\n\n" + interruptedMarker
+			parts[i] = tp
+			return parts
+		}
+	}
+	return append(parts, fantasy.TextPart{Text: interruptedMarker})
 }
 
 // cmpInput gives a tool call with no arguments an empty object, which

@@ -236,7 +236,13 @@ func (t *turn) stopped(cause error, partial stepResult, res route.Result) error 
 		}
 	}
 	if len(keep) > 0 {
-		m := store.Message{Role: store.RoleAssistant, Parts: keep, Usage: toUsage(partial.usage, res.Provider.Type), ModelConfigID: mc.ID}
+		m := store.Message{
+			Role:          store.RoleAssistant,
+			Parts:         keep,
+			Usage:         toUsage(partial.usage, res.Provider.Type),
+			ModelConfigID: mc.ID,
+			EndReason:     store.EndInterrupted,
+		}
 		// Usage arrives with the end of the stream, so an interrupted
 		// answer rarely has any: it stays unmetered (no cost), which the
 		// cost summary counts apart from unpriced models.

@@ -54,6 +54,7 @@ func ViewMessage(m store.Message) wire.Message {
 		CreatedAt:     m.CreatedAt,
 
 		SummaryThroughSeq: m.SummaryThroughSeq,
+		EndReason:         string(m.EndReason),
 	}
 	if m.Usage != (store.Usage{}) {
 		v.Usage = &wire.Usage{

@@ -32,6 +32,17 @@ const (
 	RoleSummary MessageRole = "summary"
 )
 
+// EndReason says how an assistant message ended when it did not end as
+// the model meant it to.
+type EndReason string
+
+// End reasons. The empty reason is a message that ended normally.
+const (
+	// EndInterrupted is a partial answer kept when an interrupt stopped
+	// its turn mid-stream.
+	EndInterrupted EndReason = "interrupted"
+)
+
 // PartType is the kind of a message part.
 type PartType string
 
@@ -131,8 +142,11 @@ type Message struct {
 	// later messages (sent while it was written) stay in the prompt. Zero
 	// means everything before the summary.
 	SummaryThroughSeq int64
-	DeletedAt         *time.Time
-	CreatedAt         time.Time
+	// EndReason is set on an assistant message cut short; empty means it
+	// ended normally.
+	EndReason EndReason
+	DeletedAt *time.Time
+	CreatedAt time.Time
 }
 
 // QueuedMessage waits for the running turn to end.

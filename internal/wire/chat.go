@@ -25,6 +25,10 @@ const (
 	RoleSummary = "summary"
 )
 
+// EndInterrupted is the value of Message.EndReason on an assistant
+// answer an interrupt cut short: its parts are what arrived before it.
+const EndInterrupted = "interrupted"
+
 // PartText is the type of a text part, the one part clients write.
 const PartText = "text"
 
@@ -118,8 +122,11 @@ type Message struct {
 	APIKeyID  string `json:"api_key_id,omitempty"`
 	CreatedBy string `json:"created_by,omitempty"`
 	// SummaryThroughSeq is, on a summary message, the last seq it covers.
-	SummaryThroughSeq int64     `json:"summary_through_seq,omitempty"`
-	CreatedAt         time.Time `json:"created_at"`
+	SummaryThroughSeq int64 `json:"summary_through_seq,omitempty"`
+	// EndReason is set on an assistant message that did not end
+	// normally: EndInterrupted. Empty (omitted) means it ended normally.
+	EndReason string    `json:"end_reason,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Text joins the message's text parts.

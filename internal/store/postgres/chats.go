@@ -48,7 +48,7 @@ func scanChat(row pgx.Row, extra ...any) (store.Chat, error) {
 
 const messageCols = `id, chat_id, seq, role, parts, input_tokens, output_tokens,
 	cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, model_config_id,
-	api_key_id, created_by, deleted_at, created_at, summary_through_seq`
+	api_key_id, created_by, deleted_at, created_at, summary_through_seq, end_reason`
 
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var (
@@ -56,13 +56,15 @@ func scanMessage(row pgx.Row) (store.Message, error) {
 		role    string
 		parts   string
 		through *int64
+		end     string
 	)
 	err := row.Scan(&m.ID, &m.ChatID, &m.Seq, &role, &parts, &m.Usage.Input, &m.Usage.Output,
 		&m.Usage.CacheRead, &m.Usage.CacheWrite, &m.Usage.Reasoning, &m.CostMicros, &m.ModelConfigID,
-		&m.APIKeyID, &m.CreatedBy, &m.DeletedAt, &m.CreatedAt, &through)
+		&m.APIKeyID, &m.CreatedBy, &m.DeletedAt, &m.CreatedAt, &through, &end)
 	if err != nil {
 		return store.Message{}, err
 	}
+	m.EndReason = store.EndReason(end)
 	if through != nil {
 		m.SummaryThroughSeq = *through
 	}
@@ -182,10 +184,10 @@ func (t pgTx) InsertMessage(ctx context.Context, m store.Message, at time.Time) 
 		return store.Message{}, err
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO messages (`+messageCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, $16, $17)`,
 		m.ID, m.ChatID, m.Seq, string(m.Role), parts, m.Usage.Input, m.Usage.Output,
 		m.Usage.CacheRead, m.Usage.CacheWrite, m.Usage.Reasoning, m.CostMicros, m.ModelConfigID,
-		m.APIKeyID, m.CreatedBy, m.CreatedAt, summaryThrough(m.SummaryThroughSeq))
+		m.APIKeyID, m.CreatedBy, m.CreatedAt, summaryThrough(m.SummaryThroughSeq), string(m.EndReason))
 	if err != nil {
 		return store.Message{}, err
 	}

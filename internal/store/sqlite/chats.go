@@ -59,7 +59,7 @@ func scanChat(s rowScanner) (store.Chat, error) {
 
 const messageColumns = `id, chat_id, seq, role, parts, input_tokens, output_tokens,
 	cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, model_config_id,
-	api_key_id, created_by, deleted_at, created_at, summary_through_seq`
+	api_key_id, created_by, deleted_at, created_at, summary_through_seq, end_reason`
 
 func scanMessage(s rowScanner) (store.Message, error) {
 	var (
@@ -70,14 +70,16 @@ func scanMessage(s rowScanner) (store.Message, error) {
 		deleted sql.NullInt64
 		created int64
 		through sql.NullInt64
+		end     string
 	)
 	err := s.Scan(&m.ID, &m.ChatID, &m.Seq, &role, &parts, &m.Usage.Input, &m.Usage.Output,
 		&m.Usage.CacheRead, &m.Usage.CacheWrite, &m.Usage.Reasoning, &cost, &m.ModelConfigID,
-		&m.APIKeyID, &m.CreatedBy, &deleted, &created, &through)
+		&m.APIKeyID, &m.CreatedBy, &deleted, &created, &through, &end)
 	if err != nil {
 		return store.Message{}, err
 	}
 	m.Role = store.MessageRole(role)
+	m.EndReason = store.EndReason(end)
 	if cost.Valid {
 		m.CostMicros = &cost.Int64
 	}
@@ -197,10 +199,11 @@ func (t sqliteTx) InsertMessage(ctx context.Context, m store.Message, at time.Ti
 		cost = sql.NullInt64{Int64: *m.CostMicros, Valid: true}
 	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
 		m.ID, m.ChatID, m.Seq, string(m.Role), parts, m.Usage.Input, m.Usage.Output,
 		m.Usage.CacheRead, m.Usage.CacheWrite, m.Usage.Reasoning, cost, m.ModelConfigID,
-		m.APIKeyID, m.CreatedBy, at.UnixMicro(), sql.NullInt64{Int64: m.SummaryThroughSeq, Valid: m.SummaryThroughSeq != 0})
+		m.APIKeyID, m.CreatedBy, at.UnixMicro(), sql.NullInt64{Int64: m.SummaryThroughSeq, Valid: m.SummaryThroughSeq != 0},
+		string(m.EndReason))
 	if err != nil {
 		return store.Message{}, classify(err)
 	}

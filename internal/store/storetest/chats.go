@@ -357,13 +357,25 @@ func testChats(t *testing.T, fresh func(t *testing.T) store.Store) {
 		if i2.SnapshotVersion != i.SnapshotVersion+1 {
 			t.Fatalf("second interrupt version = %d, want %d", i2.SnapshotVersion, i.SnapshotVersion+1)
 		}
-		// The worker commits the partial answer, then finishes.
-		_, _, err = e.s.CommitStep(ctx, c.ID, "w", []store.Message{{Role: store.RoleAssistant, Parts: text("partial")}})
+		// The worker commits the partial answer, marked as cut short,
+		// then finishes.
+		_, got, err := e.s.CommitStep(ctx, c.ID, "w", []store.Message{{Role: store.RoleAssistant, Parts: text("partial"), EndReason: store.EndInterrupted}})
 		noErr(t, "commit partial", err)
+		if len(got) != 1 || got[0].EndReason != store.EndInterrupted {
+			t.Fatalf("committed = %+v", got)
+		}
 		f, err := e.s.FinishTurn(ctx, c.ID, "w")
 		noErr(t, "finish", err)
 		wantStatus(t, f, store.ChatWaiting)
-		wantTexts(t, "messages", e.messages(t, c.ID), "user:first", "assistant:partial")
+		ms := e.messages(t, c.ID)
+		wantTexts(t, "messages", ms, "user:first", "assistant:partial")
+		if ms[0].EndReason != "" {
+			t.Fatalf("user message end reason = %q, want none", ms[0].EndReason)
+		}
+		sameRecord(t, "stored partial", ms[1], got[0])
+		all, err := e.s.ListAllMessages(ctx, c.ID, 0, 10)
+		noErr(t, "list all", err)
+		sameRecord(t, "stored partial, all", all[1], got[0])
 	})
 	t.Run("EditTruncatesAndReruns", func(t *testing.T) {
 		e := newChatEnv(t, fresh)

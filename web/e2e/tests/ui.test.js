@@ -426,6 +426,12 @@ describe('web interface', () => {
     await idle(id);
     const cost = (await srv.api('GET', `/chats/${id}/cost`)).body;
     assert.ok(cost.unmetered_messages >= 1, `the interrupted answer is unmetered: ${JSON.stringify(cost)}`);
+    // The kept partial answer says, in words, that it was cut short.
+    const msgs = (await srv.api('GET', `/chats/${id}/messages`)).body.messages;
+    assert.deepEqual(msgs.map((m) => `${m.role}:${m.end_reason || ''}`), ['user:', 'assistant:interrupted'], JSON.stringify(msgs));
+    const kept = page.locator('.messages .msg.assistant', { hasText: 'c3' });
+    await kept.locator('.ended', { hasText: 'Interrupted' }).waitFor();
+    assert.equal(await page.locator('.messages .ended').count(), 1, 'only the partial answer is marked');
     const line = page.locator('.cost', { hasText: 'unmetered' });
     await line.waitFor();
     assert.match(await line.textContent(), /^Cost: (at least \$|unknown).*\d+ messages? unmetered/);

@@ -316,6 +316,10 @@ export async function conversation(ctx) {
 
   function messageNode(m) {
     const kids = m.parts.map((p) => partNode(p, names));
+    // An answer an interrupt cut short says so in words, after its text.
+    if (m.end_reason === 'interrupted') {
+      kids.push(h('p', { class: 'ended' }, h('span', { class: 'badge', title: 'The turn was interrupted; this is the answer as far as it got.' }, 'Interrupted')));
+    }
     const li = h('li', { class: 'msg ' + m.role, 'data-seq': m.seq, 'data-id': m.id },
       h('div', { class: 'who' }, m.role === 'user' ? 'You' : m.role === 'assistant' ? 'Assistant' : m.role === 'tool' ? 'Tools' : 'Summary',
         ' ', time(m.created_at)), kids);
