@@ -15,8 +15,14 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/auth"
+	"github.com/chatd/chatd/internal/chat"
+	"github.com/chatd/chatd/internal/chatdebug"
+	"github.com/chatd/chatd/internal/gateway"
+	"github.com/chatd/chatd/internal/route"
 	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/store"
+	"github.com/chatd/chatd/internal/store/postgres"
+	"github.com/chatd/chatd/internal/store/postgres/pgtest"
 	"github.com/chatd/chatd/internal/store/sqlite"
 )
 
@@ -58,12 +64,21 @@ func (c *clock) Advance(d time.Duration) {
 
 type env struct {
 	t      *testing.T
-	db     *sqlite.DB
-	dbPath string
+	db     store.Store
+	dbPath string // the SQLite file; empty on PostgreSQL
+	pgURL  string // the test's own PostgreSQL database; empty on SQLite
 	srv    *httptest.Server
 	clock  *clock
 	logs   *syncBuffer
 	auth   *auth.Authenticator
+
+	// upstreamURL serves envOptions.upstream; empty without it.
+	upstreamURL string
+	// shutdown closes the server and, with envOptions.upstream, stops the
+	// chat service and flushes what the gateway and the debug recorder
+	// still hold, so the store is complete. Set by newEnv, whose cleanup
+	// calls it too.
+	shutdown func()
 
 	mu     sync.Mutex
 	bodies []string // guarded by mu; every response body seen
@@ -74,10 +89,58 @@ type env struct {
 	memberID string
 }
 
+// backend names a store implementation an env can run on.
+type backend string
+
+const (
+	sqliteBackend   backend = "sqlite"
+	postgresBackend backend = "postgres"
+)
+
+// backends is every store, for tests that must hold on each.
+var backends = []backend{sqliteBackend, postgresBackend}
+
 type envOptions struct {
 	noBYOK bool
 	// wrap, if set, wraps the store the API uses.
 	wrap func(store.Store) store.Store
+	// backend is the store; if empty, SQLite. PostgreSQL skips the test
+	// without CHATD_TEST_POSTGRES_URL.
+	backend backend
+	// upstream, if set, is a fake provider served at e.upstreamURL, and the
+	// env also runs the gateway under /gateway/, the chat service routed
+	// through it, and debug recording (off until a setting turns it on).
+	upstream http.Handler
+	// direct, with upstream, has the chat service call providers directly
+	// instead of through the gateway.
+	direct bool
+}
+
+// openStore opens an empty store of kind b, closed at cleanup. It returns
+// the SQLite file or the PostgreSQL database URL beside it.
+func openStore(t *testing.T, b backend, log *slog.Logger) (db store.Store, path, url string) {
+	t.Helper()
+	ctx := t.Context()
+	switch b {
+	case "", sqliteBackend:
+		path = filepath.Join(t.TempDir(), "chatd.db")
+		d, err := sqlite.Open(ctx, sqlite.Config{Path: path, Logger: log})
+		if err != nil {
+			t.Fatalf("open sqlite store: %v", err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d, path, ""
+	case postgresBackend:
+		url = pgtest.NewDatabase(t)
+		d, err := postgres.Open(ctx, postgres.Config{URL: url, Logger: log})
+		if err != nil {
+			t.Fatalf("open postgres store: %v", err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d, "", url
+	}
+	t.Fatalf("unknown backend %q", b)
+	return nil, "", ""
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -86,32 +149,98 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	ctx := t.Context()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	path := filepath.Join(t.TempDir(), "chatd.db")
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: path, Logger: log})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, path, url := openStore(t, o.backend, log)
 	kr, err := secret.NewKeyring(bytes.Repeat([]byte{7}, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if o.upstream != nil {
+		// The chat service and the recorder read the database's clock;
+		// keep the API's beside it.
+		c.t = time.Now().UTC()
+	}
 	au := auth.New(auth.Config{Store: db, Logger: log, Now: c.Now})
-	var st store.Store = db
+	st := db
 	if o.wrap != nil {
 		st = o.wrap(db)
 	}
-	a := New(Config{Store: st, Auth: au, Keyring: kr, Logger: log, AllowBYOK: !o.noBYOK, Now: c.Now})
-	srv := httptest.NewServer(a)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, dbPath: path, srv: srv, clock: c, logs: logs, auth: au}
+	cfg := Config{Store: st, Auth: au, Keyring: kr, Logger: log, AllowBYOK: !o.noBYOK, Now: c.Now}
+	stopChats := func() {}
+	upURL := ""
+	var gw *gateway.Gateway
+	if o.upstream != nil {
+		// Started first so that it outlives the chat service at cleanup.
+		up := httptest.NewServer(o.upstream)
+		t.Cleanup(up.Close)
+		upURL = up.URL
+		gw, stopChats = startChats(t, db, o, &cfg)
+	}
+	var h http.Handler = New(cfg)
+	if gw != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/", h)
+		// As internal/server mounts it.
+		mux.Handle("/gateway/", gw)
+		mux.Handle("/gateway", gw)
+		h = mux
+	}
+	srv := httptest.NewServer(h)
+	var once sync.Once
+	shutdown := func() {
+		once.Do(func() {
+			// Closing waits for running handlers, so the gateway has
+			// queued every record before it is flushed.
+			srv.Close()
+			stopChats()
+		})
+	}
+	t.Cleanup(shutdown)
+	e := &env{t: t, db: db, dbPath: path, pgURL: url, srv: srv, clock: c, logs: logs, auth: au, shutdown: shutdown, upstreamURL: upURL}
 	e.adminID, e.admin = e.seedUser("root", store.RoleAdmin, "root-password")
 	e.memberID, e.member = e.seedUser("alice", store.RoleMember, "alice-password")
 	return e
+}
+
+// startChats starts, over db and with cfg's authenticator, keyring and
+// logger, the gateway and a chat service routed through it (or, with
+// o.direct, straight to providers) with debug recording, and sets them in
+// cfg. stop stops the service and flushes the gateway's and the
+// recorder's queues.
+func startChats(t *testing.T, db store.Store, o envOptions, cfg *Config) (gw *gateway.Gateway, stop func()) {
+	t.Helper()
+	kr, log := cfg.Keyring, cfg.Logger
+	gw, err := gateway.New(gateway.Config{Store: db, Auth: cfg.Auth, Keyring: kr, Logger: log, AllowBYOK: cfg.AllowBYOK})
+	if err != nil {
+		t.Fatalf("new gateway: %v", err)
+	}
+	dbg := chatdebug.New(chatdebug.Config{Runs: db, UserSettings: db, Settings: db, Clock: db.Now, Logger: log})
+	rt := route.New(route.Config{Store: db, Keyring: kr, Gateway: gw, Direct: o.direct, AllowBYOK: cfg.AllowBYOK, Debug: dbg, Logger: log})
+	svc, err := chat.New(chat.Config{Store: db, Chats: db, Router: rt, Debug: dbg, Logger: log, Workers: 2, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("new chat service: %v", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		_ = svc.Run(runCtx)
+	}()
+	cfg.Chats, cfg.Debug, cfg.StreamHeartbeat = svc, dbg, time.Hour
+	return gw, func() {
+		cancel()
+		<-ran
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := gw.Close(ctx); err != nil {
+			t.Errorf("close gateway: %v", err)
+		}
+		if err := dbg.Close(ctx); err != nil {
+			t.Errorf("close debug recorder: %v", err)
+		}
+	}
 }
 
 // seedUser creates a user and an API key for it directly in the store.
