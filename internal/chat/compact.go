@@ -60,8 +60,35 @@ func promptHistory(history []store.Message) []store.Message {
 		through = sum.Seq - 1
 	}
 	out := []store.Message{sum}
+	// A summary written mid-turn may cover the requests the turn is still
+	// answering; the model must keep seeing them word for word.
+	for _, u := range pendingRequests(history) {
+		if u.Seq <= through {
+			out = append(out, u)
+		}
+	}
 	for _, m := range history {
 		if m.Role != store.RoleSummary && m.Seq > through {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// pendingRequests returns the user messages after the last final answer
+// (an assistant message that calls no tool), in order: the requests a
+// turn is still at work on, possibly deep in a tool loop.
+func pendingRequests(history []store.Message) []store.Message {
+	start := 0
+	for i := len(history) - 1; i >= 0; i-- {
+		if m := history[i]; m.Role == store.RoleAssistant && !callsTools(m) {
+			start = i + 1
+			break
+		}
+	}
+	var out []store.Message
+	for _, m := range history[start:] {
+		if m.Role == store.RoleUser {
 			out = append(out, m)
 		}
 	}
@@ -86,11 +113,10 @@ func summaryMessage(sum store.Message, rest []store.Message) fantasy.Message {
 // assistant or tool message and never before tool results, so a call and
 // its result stay together. ok is false when there is nothing to cover.
 //
-// A user message is answered once an assistant message that calls no
-// tool follows it: a step that only calls tools answers nothing. So the
-// user message that started a running turn, and the turn's tool loop
-// after it, are never summarised: the summary covers only what came
-// strictly before that message.
+// User messages after the last assistant message are unanswered and
+// stay. The request of a running turn may be summarised with the finished
+// steps of its tool loop, so a long loop can still be compacted: the
+// prompt then repeats that request after the summary (promptHistory).
 func planCompaction(history []store.Message, keep int) (older []store.Message, through int64, ok bool) {
 	ph := promptHistory(history)
 	var head []store.Message
@@ -99,13 +125,13 @@ func planCompaction(history []store.Message, keep int) (older []store.Message, t
 		head, msgs = ph[:1], ph[1:]
 	}
 	limit := len(msgs) - keep
-	lastAnswer := -1
+	lastAssistant := -1
 	for i, m := range msgs {
-		if m.Role == store.RoleAssistant && !callsTools(m) {
-			lastAnswer = i
+		if m.Role == store.RoleAssistant {
+			lastAssistant = i
 		}
 	}
-	for i := lastAnswer + 1; i < len(msgs); i++ {
+	for i := lastAssistant + 1; i < len(msgs); i++ {
 		if msgs[i].Role == store.RoleUser {
 			limit = min(limit, i)
 			break

@@ -258,14 +258,15 @@ func TestAutomaticCompactionInToolLoop(t *testing.T) {
 	if got, want := roles(msgs), "user,assistant,user,assistant,tool,assistant,tool,assistant,tool,summary,assistant"; got != want {
 		t.Fatalf("roles = %s, want %s", got, want)
 	}
-	if msgs[9].SummaryThroughSeq != 2 {
-		t.Fatalf("summary covers through seq %d, want 2 (before the turn's question)", msgs[9].SummaryThroughSeq)
+	if msgs[9].SummaryThroughSeq != 5 {
+		t.Fatalf("summary covers through seq %d, want 5 (the loop's first finished step)", msgs[9].SummaryThroughSeq)
 	}
 	reqs := e.up.Requests()
-	wantIn(t, "summary request", reqs[4].Body, []string{"question-one", "answer-one"}, []string{"question-two", "call_1"})
+	wantIn(t, "summary request", reqs[4].Body, []string{"question-one", "answer-one", "question-two", "call_1"}, []string{"call_2"})
+	// The turn's question is summarised but repeated after the summary.
 	wantIn(t, "request after compaction", reqs[5].Body,
-		[]string{"SUMMARY-OF-ONE", "question-two", "call_1", "call_2", "call_3"},
-		[]string{"question-one", "answer-one"})
+		[]string{"SUMMARY-OF-ONE", "question-two", "call_2", "call_3"},
+		[]string{"question-one", "answer-one", "call_1"})
 }
 
 // TestCompactionThresholdPerModel: a model config's own threshold
@@ -463,13 +464,16 @@ func TestPlanCompaction(t *testing.T) {
 			4, "summary,user,assistant"},
 		{"summary without boundary", []store.Message{msg(1, u), msg(2, a), sum(3, 0), msg(4, u), msg(5, a), msg(6, u), msg(7, a), msg(8, u), msg(9, a)},
 			5, "summary,user,assistant"},
-		{"running turn's tool loop kept with its request", []store.Message{msg(1, u), msg(2, a), msg(3, u), call(4), msg(5, tl), call(6), msg(7, tl), call(8), msg(9, tl)},
-			2, "user,assistant"},
-		{"first turn's tool loop: nothing before its request", []store.Message{msg(1, u), call(2), msg(3, tl), call(4), msg(5, tl), call(6), msg(7, tl)}, 0, ""},
+		// A running turn's tool loop is cut after a finished step, its
+		// request included: the prompt repeats the request (see
+		// TestPromptPinsPendingRequests), so a long loop still compacts.
+		{"running turn's tool loop cut after a step", []store.Message{msg(1, u), msg(2, a), msg(3, u), call(4), msg(5, tl), call(6), msg(7, tl), call(8), msg(9, tl)},
+			5, "user,assistant,user,assistant,tool"},
+		{"first turn's tool loop", []store.Message{msg(1, u), call(2), msg(3, tl), call(4), msg(5, tl), call(6), msg(7, tl)}, 3, "user,assistant,tool"},
 		{"answered tool loop may be cut", []store.Message{msg(1, u), call(2), msg(3, tl), msg(4, a), msg(5, u), call(6), msg(7, tl)},
 			3, "user,assistant,tool"},
-		{"unanswered request before the turn kept", []store.Message{msg(1, u), msg(2, a), msg(3, u), msg(4, u), call(5), msg(6, tl), call(7), msg(8, tl), call(9), msg(10, tl)},
-			2, "user,assistant"},
+		{"two requests of one turn", []store.Message{msg(1, u), msg(2, a), msg(3, u), msg(4, u), call(5), msg(6, tl), call(7), msg(8, tl), call(9), msg(10, tl)},
+			6, "user,assistant,user,user,assistant,tool"},
 		{"tool loop after a summary", []store.Message{msg(1, u), msg(2, a), msg(3, u), msg(4, a), sum(5, 2), msg(6, u), msg(7, a), msg(8, u), call(9), msg(10, tl), call(11), msg(12, tl)},
 			7, "summary,user,assistant,user,assistant"},
 	}
@@ -500,5 +504,40 @@ func TestPromptAfterSummary(t *testing.T) {
 	}
 	if got := p[0].Content[0].(fantasy.TextPart).Text; got != summaryPrefix+"S" {
 		t.Fatalf("summary text = %q", got)
+	}
+}
+
+// TestPromptPinsPendingRequests: a summary written mid-turn covers the
+// turn's requests, and the prompt repeats them after the summary, before
+// the steps it did not cover; a final answer ends the pinning.
+func TestPromptPinsPendingRequests(t *testing.T) {
+	t.Parallel()
+	call := func(seq int64, id string) store.Message {
+		return store.Message{Seq: seq, Role: store.RoleAssistant, Parts: []store.Part{{Type: store.PartToolCall, ToolCallID: id, ToolName: "t", Input: "{}"}}}
+	}
+	result := func(seq int64, id string) store.Message {
+		return store.Message{Seq: seq, Role: store.RoleTool, Parts: []store.Part{{Type: store.PartToolResult, ToolCallID: id, ToolName: "t", Output: "ok"}}}
+	}
+	h := []store.Message{
+		{Seq: 1, Role: store.RoleUser, Parts: text("old")},
+		{Seq: 2, Role: store.RoleAssistant, Parts: text("old answer")},
+		{Seq: 3, Role: store.RoleUser, Parts: text("first request")},
+		{Seq: 4, Role: store.RoleUser, Parts: text("second request")},
+		call(5, "c1"), result(6, "c1"), call(7, "c2"), result(8, "c2"),
+		{Seq: 9, Role: store.RoleSummary, Parts: text("S"), SummaryThroughSeq: 6},
+	}
+	got := roles(promptHistory(h))
+	if want := "summary,user,user,assistant,tool"; got != want {
+		t.Fatalf("prompt history = %s, want %s", got, want)
+	}
+	p := buildPrompt(h)
+	if len(p) != 5 || p[0].Role != fantasy.MessageRoleSystem || p[1].Role != fantasy.MessageRoleUser || p[3].Role != fantasy.MessageRoleAssistant {
+		t.Fatalf("prompt = %+v", p)
+	}
+	// Once the turn answered, nothing is pinned: the old request would
+	// look unanswered.
+	done := append(h[:len(h):len(h)], store.Message{Seq: 10, Role: store.RoleAssistant, Parts: text("done")})
+	if got, want := roles(promptHistory(done)), "summary,assistant,tool,assistant"; got != want {
+		t.Fatalf("after the answer, prompt history = %s, want %s", got, want)
 	}
 }
