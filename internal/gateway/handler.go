@@ -145,7 +145,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, name, path, sour
 		if g.recordContent {
 			x.in.Prompt = clip(ri.prompt)
 		}
-		if ri.usageBody != nil {
+		// Only OpenAI itself is sure to accept stream_options; some
+		// OpenAI-compatible servers refuse a parameter they do not know,
+		// which would fail a call the client made correctly.
+		if ri.usageBody != nil && x.prov.p.Type == store.ProviderOpenAI {
 			body = ri.usageBody
 			x.stripUsage = true
 		}
@@ -272,6 +275,11 @@ func (g *Gateway) relay(w http.ResponseWriter, out *http.Request, x *exchange, f
 	x.in.Status = resp.StatusCode
 	if resp.StatusCode >= 400 {
 		return g.relayError(w, resp, x)
+	}
+	if x.stripUsage {
+		// The usage filter may drop bytes: the upstream's length would
+		// promise more than the client gets.
+		h.Del("Content-Length")
 	}
 	w.WriteHeader(resp.StatusCode)
 

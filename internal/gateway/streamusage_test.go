@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -213,5 +215,59 @@ func TestUnknownUsageHasNoCost(t *testing.T) {
 	}
 	if rec.Usage != (store.Usage{}) || rec.Error != "" || !strings.HasPrefix(rec.Model, "gpt-4o-mini") {
 		t.Fatalf("record = %+v", rec)
+	}
+}
+
+// TestStreamUsageFilterDropsLength: an upstream that announces its SSE
+// body's length would make the client wait for bytes the usage filter
+// dropped; the length goes, and the client reads a clean end.
+func TestStreamUsageFilterDropsLength(t *testing.T) {
+	t.Parallel()
+	f := llmtest.Load(t, "openai-chat/stream-reasoning-cached")
+	var req map[string]any
+	if err := json.Unmarshal(f.Request, &req); err != nil {
+		t.Fatal(err)
+	}
+	delete(req, "stream_options")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
+		_, _ = w.Write(f.Body)
+	}))
+	t.Cleanup(up.Close)
+	e := newEnv(t, envOptions{})
+	e.addProvider("p", store.ProviderOpenAI, up.URL)
+	resp, body := e.do(http.MethodPost, "/gateway/p/v1/chat/completions", []byte(mustJSON(t, req)), e.bearer())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if resp.ContentLength != -1 {
+		t.Fatalf("Content-Length %d relayed with a filtered stream", resp.ContentLength)
+	}
+	if bytes.Contains(body, []byte(`"choices":[]`)) || !bytes.Contains(body, []byte("[DONE]")) {
+		t.Fatalf("client got %s", body)
+	}
+}
+
+// TestCompatibleRequestUnchanged: an OpenAI-compatible server may refuse
+// stream_options, so a request to one goes upstream byte for byte.
+func TestCompatibleRequestUnchanged(t *testing.T) {
+	t.Parallel()
+	f := llmtest.Load(t, "openai-chat/stream-plain")
+	var req map[string]any
+	if err := json.Unmarshal(f.Request, &req); err != nil {
+		t.Fatal(err)
+	}
+	delete(req, "stream_options")
+	clientReq := []byte(mustJSON(t, req))
+	up := llmtest.NewServer(t, f.Response())
+	e := newEnv(t, envOptions{})
+	e.addProvider("p", store.ProviderOpenAICompatible, up.URL)
+	resp, body := e.do(http.MethodPost, "/gateway/p/v1/chat/completions", clientReq, e.bearer())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if got := up.Requests()[0].Body; !bytes.Equal(got, clientReq) {
+		t.Fatalf("upstream got\n%s\nwant the client's request unchanged\n%s", got, clientReq)
 	}
 }
