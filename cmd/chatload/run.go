@@ -135,6 +135,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	svc, err := chat.New(chat.Config{
 		Store: cs, Chats: cs, Router: router, Logger: log,
 		Workers: max(c.workers, c.chats), PollInterval: time.Second, WatchPollInterval: c.watchPoll,
+		// As the server sets it: PostgreSQL relays live parts.
+		Relay: chat.RelayOf(db),
 	})
 	if err != nil {
 		return err

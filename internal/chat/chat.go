@@ -36,7 +36,7 @@ const (
 	defaultRetryBase     = time.Second
 	defaultRetryMax      = 60 * time.Second
 	defaultActionTimeout = 5 * time.Minute
-	defaultStreamIdle    = 2 * time.Minute
+	defaultStreamIdle    = 10 * time.Minute
 	heartbeatInterval    = 15 * time.Second
 	maxTitleLen          = 80
 )
@@ -73,6 +73,11 @@ type Config struct {
 	// committed by other replicas. If zero, 500ms; if negative, never (one
 	// replica alone).
 	WatchPollInterval time.Duration
+	// Relay carries live parts between replicas sharing the database, so
+	// that a watcher sees a turn stream whichever replica runs it (see
+	// RelayOf). If nil, they stay on the replica running the turn, and
+	// other replicas' watchers see each step when it commits.
+	Relay PartRelay
 	// MaxSteps caps the model calls of one turn. If zero, 25.
 	MaxSteps int
 	// RetryAttempts caps retries of a failing model call. If zero, 6.
@@ -89,7 +94,8 @@ type Config struct {
 	// part, the wait for the response's first byte included, before it is
 	// cancelled and retried like a broken stream: heartbeats keep a turn's
 	// lease, so a silent upstream would otherwise hold the chat for good.
-	// If zero, 2m.
+	// Reasoning models may think for minutes before their first token, so
+	// it is generous. If zero, 10m.
 	StreamIdleTimeout time.Duration
 	// TitleModelID is the model config for titles. If empty, the chat's.
 	TitleModelID string
@@ -129,6 +135,11 @@ type Config struct {
 	// the chat id when a finished turn starts and ends dropping its
 	// registration and live step (tests).
 	beforeTurnCleanup, afterTurnCleanup func(chatID string)
+	// relayListening, if set, is called each time the relay listens, and
+	// relayReceived with each payload of another replica once handled
+	// (tests).
+	relayListening func()
+	relayReceived  func(relayPayload)
 }
 
 // Service runs chats. It is safe for concurrent use.
@@ -141,6 +152,7 @@ type Service struct {
 	now    func() time.Time
 	tools  map[string]Tool
 	hub    *hub
+	relay  *relay // nil without Config.Relay
 	agents agentTracker
 
 	slots chan struct{} // a token per running turn; capacity Workers
@@ -220,6 +232,10 @@ func New(c Config) (*Service, error) {
 		s.tools[t.Name()] = t
 	}
 	s.hub = newHub(s.cfg.heartbeat)
+	if c.Relay != nil {
+		s.relay = newRelay(c.Relay)
+		s.hub.relay = s.relay
+	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -231,14 +247,18 @@ func defaultWorkerID() string {
 	return fmt.Sprintf("%s-%d-%s", cmp.Or(host, "chatd"), os.Getpid(), hex.EncodeToString(b))
 }
 
-// Run runs the workers and the requires_action deadline sweeper until ctx
-// ends, then releases the chats its workers hold, stops the Service's
+// Run runs the workers, the requires_action deadline sweeper and, with a
+// Relay, its sender and listener until ctx ends, then releases the chats its workers hold, stops the Service's
 // background goroutines (title generations, compactions, watchers'
 // forwarders and pollers: their subscriptions end) and waits for them.
 func (s *Service) Run(ctx context.Context) error {
 	var wg, turns sync.WaitGroup
 	wg.Go(func() { s.acquire(ctx, &turns) })
 	wg.Go(func() { s.sweeper(ctx) })
+	if s.relay != nil {
+		wg.Go(func() { s.relay.send(ctx, s.log) })
+		wg.Go(func() { s.listenParts(ctx) })
+	}
 	wg.Wait()
 	turns.Wait()
 	// Under mu, so that no title generation starts once Wait may run.

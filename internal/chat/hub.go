@@ -116,6 +116,8 @@ type chatState struct {
 	base   int64                    // guarded by hub.mu: seq the step in progress builds on
 	p      int64                    // guarded by hub.mu: last part number
 	step   int64                    // guarded by hub.mu: the step beginStep numbered last
+	pub    int64                    // guarded by hub.mu: the highest part number fanned out
+	remote *remoteStep              // guarded by hub.mu: another replica's step (relay_hub.go)
 
 	// What the last publishes read, so that a transition the publisher
 	// knows the effect of need not be read back (see Service.publish).
@@ -131,6 +133,9 @@ type chatState struct {
 // watcher: one that falls behind is dropped and reconnects.
 type hub struct {
 	heartbeat time.Duration
+
+	// relay carries parts to other replicas; nil: they stay here.
+	relay *relay
 
 	mu    sync.Mutex
 	chats map[string]*chatState // guarded by mu
@@ -190,6 +195,9 @@ func (h *hub) subscribe(parent context.Context, chatID string, poll bool) (*subs
 	st := h.state(chatID)
 	sub := &subscriber{in: make(chan hubEvent, subBuffer)}
 	st.subs[sub] = struct{}{}
+	if len(st.subs) == 1 {
+		h.firstWatcher(chatID, st)
+	}
 	var pctx context.Context
 	if poll && st.stopPoll == nil {
 		pctx, st.stopPoll = context.WithCancel(parent)
@@ -270,7 +278,9 @@ func (h *hub) part(chatID string, d wire.PartDelta) {
 		st.live = nil
 	}
 	st.p++
+	st.pub = st.p
 	ev := hubEvent{typ: wire.EventPart, v: st.v, s: st.base, p: st.p, part: &d}
+	h.relay.part(chatID, ev, len(st.live) == 0)
 	st.live = append(st.live, ev)
 	h.fanout(st, ev)
 }
@@ -325,6 +335,7 @@ func (h *hub) publishMessage(st *chatState, m wire.Message) {
 		return
 	}
 	st.s = m.Seq
+	h.messagePublished(st, m.Seq)
 	h.fanout(st, hubEvent{typ: wire.EventMessage, s: m.Seq, msg: &m})
 }
 

@@ -26,8 +26,9 @@ const defaultWatchPollInterval = 500 * time.Millisecond
 // and another replica's change to it (a queued message) shows with the
 // turn's next publish.
 //
-// Live parts (deltas) stay on the replica that runs the turn: a watcher
-// elsewhere sees each step when it is committed.
+// Live parts (deltas) reach other replicas through Config.Relay, when the
+// store has one (see relay.go); without it a watcher elsewhere sees each
+// step when it is committed.
 
 // watchPolling reports whether watched chats poll for other replicas'
 // changes.

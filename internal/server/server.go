@@ -80,6 +80,9 @@ type Config struct {
 	// ChatWorkers is how many chat turns this replica runs at once; if
 	// zero, 8.
 	ChatWorkers int
+	// ModelIdleTimeout is how long a chat turn's model call may stream
+	// nothing before it is cancelled and retried; if zero, 10m.
+	ModelIdleTimeout time.Duration
 	// DebugRecording forces debug recording on for every chat and user
 	// without their own setting (--debug-recording).
 	DebugRecording bool
@@ -167,9 +170,13 @@ func Run(ctx context.Context, c Config) error {
 		Debug:   debug,
 		Logger:  log.With("component", "chat"),
 		Workers: c.ChatWorkers,
+
+		StreamIdleTimeout: c.ModelIdleTimeout,
 		// One SQLite process sees every change it makes; only replicas
 		// sharing PostgreSQL need to poll for each other's.
 		WatchPollInterval: watchPoll(c),
+		// PostgreSQL relays live parts to the other replicas' watchers.
+		Relay: chat.RelayOf(st),
 	})
 	if err != nil {
 		return fmt.Errorf("start chat daemon: %w", err)
