@@ -83,6 +83,7 @@ with SQLite and neither given, a key file is created in the data directory.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&showVersion, "version", false, "print the version and the database schema version, then exit")
 	f.IntVar(&c.ChatWorkers, "chat-workers", 8, "chat turns this replica runs at once")
+	f.DurationVar(&c.ModelIdleTimeout, "model-idle-timeout", 10*time.Minute, "cancel and retry a chat turn's model call that streams nothing for this long (the wait for its first token included)")
 	f.StringVar(&resetAdmin, "reset-admin", "", "recovery: make USERNAME an admin with a new password and API key, print them once, then exit (needs the server's --data-dir or --postgres-url)")
 	f.BoolVar(&c.DebugRecording, "debug-recording", false, "record every chat's model calls for troubleshooting, unless a chat or user turns it off")
 	f.IntVar(&debugRetentionDays, "debug-retention-days", 7, "delete debug recordings older than this many days (0 keeps them)")
