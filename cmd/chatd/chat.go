@@ -444,8 +444,16 @@ func (r *renderer) part(p wire.PartDelta) {
 		}
 		r.shownResults[p.ToolCallID] = true
 	case wire.PartRestart:
-		r.endLine()
-		fmt.Fprintf(r.errOut, "[retrying the step, attempt %d]\n", p.Attempt)
+		// Attempt 0: a worker starts the step; only worth a word when
+		// this watcher showed some of an earlier, abandoned try.
+		switch {
+		case p.Attempt > 0:
+			r.endLine()
+			fmt.Fprintf(r.errOut, "[retrying the step, attempt %d]\n", p.Attempt)
+		case r.live:
+			r.endLine()
+			fmt.Fprintln(r.errOut, "[the step starts again]")
+		}
 		r.live = false
 	}
 }

@@ -229,6 +229,23 @@ func TestRendererMarksInterruptedAnswer(t *testing.T) {
 		}, "Hel\n[interrupted]\n"},
 		{"committed", []wire.Event{{Type: wire.EventMessage, Message: &partial}}, "Hel\n[interrupted]\n"},
 		{"complete", []wire.Event{{Type: wire.EventMessage, Message: &complete}}, "Hello"},
+		// Every turn's first step starts with a silent restart.
+		{"first step", []wire.Event{
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartRestart}},
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartTextDelta, Delta: "Hello"}},
+			{Type: wire.EventMessage, Message: &complete},
+		}, "Hello"},
+		{"taken over", []wire.Event{
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartTextDelta, Delta: "He"}},
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartRestart}},
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartTextDelta, Delta: "Hello"}},
+			{Type: wire.EventMessage, Message: &complete},
+		}, "He\n[the step starts again]\nHello"},
+		{"retried", []wire.Event{
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartRestart, Attempt: 1}},
+			{Type: wire.EventPart, Part: &wire.PartDelta{Kind: wire.PartTextDelta, Delta: "Hello"}},
+			{Type: wire.EventMessage, Message: &complete},
+		}, "[retrying the step, attempt 1]\nHello"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -152,7 +152,16 @@ describe('web interface', () => {
     await page.getByLabel('Title (optional)').fill('First browser chat');
     await page.getByLabel('Message', { exact: true }).fill('hello from the browser');
     await page.getByRole('button', { name: 'Start chat' }).click();
+    // A turn's first step starts with a silent restart part: no
+    // "Retrying" notice may flash while the answer streams.
+    await page.evaluate(() => {
+      window.__sawRetry = false;
+      new MutationObserver(() => {
+        if (document.body.textContent.includes('Retrying this step')) window.__sawRetry = true;
+      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    });
     await answer(page, 'You said: hello from the browser');
+    assert.equal(await page.evaluate(() => window.__sawRetry), false, 'a first step showed a retry notice');
     await page.getByText('live', { exact: true }).waitFor();
     await page.locator('.cost', { hasText: /^Cost: \$/ }).waitFor();
     ids.first = page.url().split('/').pop();

@@ -420,7 +420,9 @@ export async function conversation(ctx) {
         break;
       }
       case 'restart':
-        live = { blocks: new Map(), tools: new Map(), note: `Retrying this step${p.attempt ? ` (attempt ${p.attempt})` : ''}…` };
+        // attempt 0: a worker starts the step, which a crashed one may
+        // have begun; only a retry is worth a note.
+        live = { blocks: new Map(), tools: new Map(), note: p.attempt ? `Retrying this step (attempt ${p.attempt})…` : '' };
         break;
     }
     drawLive();
