@@ -128,6 +128,7 @@ func Run(ctx context.Context, c Config) error {
 	// Finishes a key rotation before serving: the pass is short, bounded,
 	// and never fails the start.
 	resealSecrets(ctx, st, keyring, log)
+	warnBaseURLs(ctx, st, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
