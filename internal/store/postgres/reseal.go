@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 
 	"github.com/jackc/pgx/v5"
@@ -22,68 +21,36 @@ func (db *DB) ResealSecrets(ctx context.Context, reseal store.ResealFunc) (store
 }
 
 func (db *DB) resealSecrets(ctx context.Context, reseal store.ResealFunc, batch int) (store.ResealResult, error) {
-	var res store.ResealResult
-	after := ""
-	for {
-		page, err := db.sealedProviderKeys(ctx, after, batch)
-		if err != nil {
-			return res, wrap("reseal provider keys", err)
-		}
-		if err := db.swapCiphers(ctx, resealPage(page, reseal, &res), &res,
-			`UPDATE providers SET api_key_cipher = $1 WHERE id = $2 AND api_key_cipher = $3`,
-			func(s store.SealedSecret) []any { return []any{s.ProviderID} }); err != nil {
-			return res, wrap("reseal provider keys", err)
-		}
-		if len(page) < batch {
-			break
-		}
-		after = page[len(page)-1].ProviderID
-	}
-	afterUser, afterProvider := "", ""
-	for {
-		page, err := db.sealedUserKeys(ctx, afterUser, afterProvider, batch)
-		if err != nil {
-			return res, wrap("reseal user provider keys", err)
-		}
-		if err := db.swapCiphers(ctx, resealPage(page, reseal, &res), &res,
-			`UPDATE user_provider_keys SET key_cipher = $1 WHERE user_id = $2 AND provider_id = $3 AND key_cipher = $4`,
-			func(s store.SealedSecret) []any { return []any{s.UserID, s.ProviderID} }); err != nil {
-			return res, wrap("reseal user provider keys", err)
-		}
-		if len(page) < batch {
-			break
-		}
-		last := page[len(page)-1]
-		afterUser, afterProvider = last.UserID, last.ProviderID
-	}
-	return res, nil
+	return store.ResealPass(ctx, resealSource{db}, reseal, batch)
 }
 
-// sealedProviderKeys reads up to n central keys of providers whose id
-// sorts after the given one.
-func (db *DB) sealedProviderKeys(ctx context.Context, after string, n int) ([]store.SealedSecret, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT id, name, api_key_cipher FROM providers
-		WHERE id > $1 AND octet_length(api_key_cipher) > 0
-		ORDER BY id LIMIT $2`, after, n)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SealedSecret, error) {
-		var s store.SealedSecret
-		err := r.Scan(&s.ProviderID, &s.ProviderName, &s.Cipher)
-		return s, err
-	})
-}
+// resealSource is the PostgreSQL SQL of a reseal pass.
+type resealSource struct{ db *DB }
 
-// sealedUserKeys reads up to n users' keys that sort after the given
-// (user, provider).
-func (db *DB) sealedUserKeys(ctx context.Context, afterUser, afterProvider string, n int) ([]store.SealedSecret, error) {
-	rows, err := db.pool.Query(ctx, `
+func (r resealSource) SealedSecrets(ctx context.Context, k store.SecretKind, after *store.SealedSecret, n int) ([]store.SealedSecret, error) {
+	var a store.SealedSecret
+	if after != nil {
+		a = *after
+	}
+	if k == store.CentralKeys {
+		rows, err := r.db.pool.Query(ctx, `
+			SELECT id, name, api_key_cipher FROM providers
+			WHERE id > $1 AND octet_length(api_key_cipher) > 0
+			ORDER BY id LIMIT $2`, a.ProviderID, n)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SealedSecret, error) {
+			var s store.SealedSecret
+			err := r.Scan(&s.ProviderID, &s.ProviderName, &s.Cipher)
+			return s, err
+		})
+	}
+	rows, err := r.db.pool.Query(ctx, `
 		SELECT k.user_id, k.provider_id, p.name, k.key_cipher
 		FROM user_provider_keys k JOIN providers p ON p.id = k.provider_id
 		WHERE (k.user_id, k.provider_id) > ($1, $2) AND octet_length(k.key_cipher) > 0
-		ORDER BY k.user_id, k.provider_id LIMIT $3`, afterUser, afterProvider, n)
+		ORDER BY k.user_id, k.provider_id LIMIT $3`, a.UserID, a.ProviderID, n)
 	if err != nil {
 		return nil, err
 	}
@@ -94,43 +61,15 @@ func (db *DB) sealedUserKeys(ctx context.Context, afterUser, afterProvider strin
 	})
 }
 
-// cipherSwap replaces s.Cipher with next, if it is still s.Cipher.
-type cipherSwap struct {
-	s    store.SealedSecret
-	next []byte
-}
-
-// resealPage asks reseal about each secret of page (all read, no query
-// open, since reseal may use the store), counts the ones that are current
-// or failed, and returns the ones to rewrite.
-func resealPage(page []store.SealedSecret, reseal store.ResealFunc, res *store.ResealResult) []cipherSwap {
-	var swaps []cipherSwap
-	for _, s := range page {
-		next, err := reseal(s)
-		switch {
-		case err != nil:
-			res.Failed++
-		case next == nil || bytes.Equal(next, s.Cipher):
-			res.Current++
-		default:
-			swaps = append(swaps, cipherSwap{s: s, next: next})
-		}
-	}
-	return swaps
-}
-
-// swapCiphers runs update (new cipher, key columns from key, old cipher)
-// for each swap in one transaction, and counts a matched row as resealed
-// and a missed one as skipped once it commits.
-func (db *DB) swapCiphers(ctx context.Context, swaps []cipherSwap, res *store.ResealResult, update string, key func(store.SealedSecret) []any) error {
-	if len(swaps) == 0 {
-		return nil
-	}
+func (r resealSource) SwapCiphers(ctx context.Context, k store.SecretKind, swaps []store.CipherSwap) (int, error) {
 	swapped := 0
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err := r.db.inTx(ctx, func(tx pgx.Tx) error {
 		for _, w := range swaps {
-			args := append(append([]any{w.next}, key(w.s)...), w.s.Cipher)
-			tag, err := tx.Exec(ctx, update, args...)
+			q, args := `UPDATE providers SET api_key_cipher = $1 WHERE id = $2 AND api_key_cipher = $3`, []any{w.Next, w.S.ProviderID, w.S.Cipher}
+			if k == store.UserKeys {
+				q, args = `UPDATE user_provider_keys SET key_cipher = $1 WHERE user_id = $2 AND provider_id = $3 AND key_cipher = $4`, []any{w.Next, w.S.UserID, w.S.ProviderID, w.S.Cipher}
+			}
+			tag, err := tx.Exec(ctx, q, args...)
 			if err != nil {
 				return err
 			}
@@ -138,10 +77,5 @@ func (db *DB) swapCiphers(ctx context.Context, swaps []cipherSwap, res *store.Re
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	res.Resealed += swapped
-	res.Skipped += len(swaps) - swapped
-	return nil
+	return swapped, err
 }
