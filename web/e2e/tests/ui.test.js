@@ -237,10 +237,14 @@ describe('web interface', () => {
       await two.getByRole('button', { name: 'Edit' }).click();
       await page.getByLabel('Edit message').fill('two, edited');
       await page.getByRole('button', { name: 'Save and rerun' }).click();
-      await idle(id);
-      const server = (await srv.api('GET', `/chats/${id}/messages`)).body.messages;
-      const want = server.map((m) => `${m.seq} ${m.role} ${m.parts.map((x) => x.text || '').join('')}`);
-      assert.ok(want.some((x) => x.endsWith('You said: two, edited')), want.join('\n'));
+      // The chat was idle before the click too: wait for the rerun's
+      // answer, then for the chat to settle.
+      let want;
+      await until('the rerun answered', async () => {
+        const server = (await srv.api('GET', `/chats/${id}/messages`)).body.messages;
+        want = server.map((m) => `${m.seq} ${m.role} ${m.parts.map((x) => x.text || '').join('')}`);
+        return want.some((x) => x.endsWith('You said: two, edited')) && (await status(id)) === 'waiting';
+      }, T);
       const shown = (p) => p.locator('.messages > li').evaluateAll((els) => els.map((e) =>
         `${e.dataset.seq} ${[...e.classList].find((c) => c !== 'msg')} ${[...e.querySelectorAll('.md')].map((m) => m.textContent).join('')}`));
       for (const [name, p] of [['the editing tab', page], ['the other tab', b]]) {
