@@ -186,6 +186,9 @@ func New(c Config) (*Service, error) {
 	if c.Store == nil || c.Chats == nil || c.Router == nil {
 		return nil, errors.New("new chat service: Store, Chats and Router are required")
 	}
+	if c.Workers < 0 || c.StreamIdleTimeout < 0 || c.Lease < 0 || c.ActionTimeout < 0 {
+		return nil, errors.New("new chat service: Workers, StreamIdleTimeout, Lease and ActionTimeout must not be negative")
+	}
 	c.Workers = cmp.Or(c.Workers, defaultWorkers)
 	c.Lease = cmp.Or(c.Lease, defaultLease)
 	c.PollInterval = cmp.Or(c.PollInterval, defaultPollInterval)
