@@ -192,9 +192,7 @@ func promptTokens(history []store.Message, typeOf func(modelConfigID string) sto
 	}
 	var size int
 	for _, m := range ph[from:] {
-		for _, p := range m.Parts {
-			size += len(p.Text) + len(p.Input) + len(p.Output)
-		}
+		size += partsSize(m.Parts)
 	}
 	return base + int64(size/bytesPerToken)
 }
@@ -466,10 +464,37 @@ func (t *turn) maybeCompact(history []store.Message, res route.Result) (bool, er
 		return false, nil
 	}
 	in := promptTokens(history, func(id string) store.ProviderType { return t.providerType(id, res) })
-	if in*100 <= limit*int64(t.s.compactionThreshold(t.ctx, t.c.OwnerID, chatModel)) {
+	budget := limit * int64(t.s.compactionThreshold(t.ctx, t.c.OwnerID, chatModel)) / 100
+	if in <= budget {
 		return false, nil
 	}
-	return t.compact(modelID, history, in, limit)
+	return t.compact(modelID, history, in, limit, budget)
+}
+
+// keptTokens estimates what a compaction through seq leaves of the prompt
+// besides the summary: the requests the prompt repeats after it and the
+// messages it keeps.
+func keptTokens(history []store.Message, through int64) int64 {
+	size := 0
+	for _, m := range pendingRequests(history) {
+		if m.Seq <= through {
+			size += partsSize(m.Parts)
+		}
+	}
+	for _, m := range history {
+		if m.Role != store.RoleSummary && m.Seq > through {
+			size += partsSize(m.Parts)
+		}
+	}
+	return int64(size / bytesPerToken)
+}
+
+func partsSize(ps []store.Part) int {
+	n := 0
+	for _, p := range ps {
+		n += len(p.Text) + len(p.Input) + len(p.Output)
+	}
+	return n
 }
 
 // providerType is the type of the provider of a model config, which says
@@ -491,9 +516,17 @@ func (t *turn) providerType(modelConfigID string, res route.Result) store.Provid
 }
 
 // compact summarises the older history and commits the boundary.
-func (t *turn) compact(modelID string, history []store.Message, in, limit int64) (bool, error) {
+func (t *turn) compact(modelID string, history []store.Message, in, limit, budget int64) (bool, error) {
 	older, through, ok := planCompaction(history, compactionKeep)
 	if !ok {
+		return false, nil
+	}
+	// A compaction that would leave the prompt near the threshold anyway
+	// (a huge request it must repeat) is a paid call that gains nothing
+	// and would be made again at every step. Room is kept for a summary
+	// of up to a quarter of the budget.
+	if kept := keptTokens(history, through); kept > budget-min(compactionMaxOutput, budget/4) {
+		t.log.Info("chat: compaction skipped; what it would keep is still near the threshold", "input_tokens", in, "kept_tokens", kept, "threshold_tokens", budget)
 		return false, nil
 	}
 	t.log.Info("chat: compacting", "input_tokens", in, "context_limit", limit, "through_seq", through)

@@ -541,3 +541,26 @@ func TestPromptPinsPendingRequests(t *testing.T) {
 		t.Fatalf("after the answer, prompt history = %s, want %s", got, want)
 	}
 }
+
+// TestNoCompactionThatCannotHelp: a request larger than the threshold by
+// itself is repeated after any summary, so summarising the steps around
+// it gains nothing; the turn goes on without paying for summary calls.
+func TestNoCompactionThatCannotHelp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t,
+		withPrompt(1100, toolReply("call_1", "current_time", "{}")),
+		withPrompt(1110, toolReply("call_2", "current_time", "{}")),
+		withPrompt(1120, toolReply("call_3", "current_time", "{}")),
+		withPrompt(1130, toolReply("call_4", "current_time", "{}")),
+		withPrompt(1140, textReply("done")),
+	)
+	e.setContextLimit(1000)
+	s := e.service(nil)
+	c := e.newChat(s, strings.Repeat("a huge request ", 300)) // ~1,100 tokens
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	next(t, events, status(store.ChatWaiting))
+	if got, want := roles(e.messages(c.ID)), "user,assistant,tool,assistant,tool,assistant,tool,assistant,tool,assistant"; got != want {
+		t.Fatalf("roles = %s, want %s (no summary)", got, want)
+	}
+}
