@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 
 	"charm.land/fantasy"
 
@@ -73,6 +74,7 @@ func buildPrompt(history []store.Message) fantasy.Prompt {
 					}
 				}
 			}
+			parts = joinTexts(parts)
 			if m.EndReason == store.EndInterrupted {
 				parts = markInterrupted(parts)
 			}
@@ -108,6 +110,57 @@ func buildPrompt(history []store.Message) fantasy.Prompt {
 // part because fantasy's Chat Completions conversion keeps only the last
 // text part of an assistant message: a separate marker part would replace
 // the partial answer.
+// joinTexts merges an assistant message's text parts into its first one
+// when none carries provider metadata. fantasy's Chat Completions
+// conversion keeps only the last text part of an assistant message, so
+// an answer of several text blocks (an Anthropic one, if the chat later
+// moved to an OpenAI model) would lose all but its last block. Messages
+// with text metadata (Responses item ids) or reasoning (whose order with
+// the text a provider may check against its signatures) are left as
+// they are.
+func joinTexts(parts []fantasy.MessagePart) []fantasy.MessagePart {
+	first, texts := -1, 0
+	for i, p := range parts {
+		if _, ok := p.(fantasy.ReasoningPart); ok {
+			return parts
+		}
+		if tp, ok := p.(fantasy.TextPart); ok {
+			if len(tp.ProviderOptions) > 0 {
+				return parts
+			}
+			if first < 0 {
+				first = i
+			}
+			texts++
+		}
+	}
+	if texts < 2 {
+		return parts
+	}
+	var b strings.Builder
+	out := make([]fantasy.MessagePart, 0, len(parts)-texts+1)
+	for i, p := range parts {
+		tp, ok := p.(fantasy.TextPart)
+		if !ok {
+			out = append(out, p)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(tp.Text)
+		if i == first {
+			out = append(out, nil) // filled below
+		}
+	}
+	for i, p := range out {
+		if p == nil {
+			out[i] = fantasy.TextPart{Text: b.String()}
+		}
+	}
+	return out
+}
+
 func markInterrupted(parts []fantasy.MessagePart) []fantasy.MessagePart {
 	for i, p := range slices.Backward(parts) {
 		if tp, ok := p.(fantasy.TextPart); ok {

@@ -174,3 +174,41 @@ func apiModel(t *testing.T, api string, up *llmtest.Server) fantasy.LanguageMode
 	}
 	return m
 }
+
+// TestEveryTextBlockReachesEveryAPI: an assistant answer of several text
+// blocks around a tool call keeps all its text on every API (fantasy's
+// Chat Completions conversion alone would keep only the last block).
+func TestEveryTextBlockReachesEveryAPI(t *testing.T) {
+	t.Parallel()
+	history := []store.Message{
+		{Seq: 1, Role: store.RoleUser, Parts: text("hi")},
+		{Seq: 2, Role: store.RoleAssistant, Parts: []store.Part{
+			{Type: store.PartText, Text: "BLOCK-ONE"},
+			{Type: store.PartToolCall, ToolCallID: "call_1", ToolName: "t", Input: "{}"},
+			{Type: store.PartText, Text: "BLOCK-TWO"},
+		}},
+		{Seq: 3, Role: store.RoleTool, Parts: []store.Part{{Type: store.PartToolResult, ToolCallID: "call_1", ToolName: "t", Output: "ok"}}},
+		{Seq: 4, Role: store.RoleUser, Parts: text("go on")},
+	}
+	for _, api := range []string{"openai-chat", "openai-responses", "anthropic-messages"} {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel()
+			up := llmtest.NewServer(t, llmtest.Load(t, api+"/stream-plain").Response())
+			resp, err := apiModel(t, api, up).Stream(t.Context(), fantasy.Call{Prompt: buildPrompt(history)})
+			if err != nil {
+				t.Fatalf("stream: %v", err)
+			}
+			for part := range resp {
+				if part.Type == fantasy.StreamPartTypeError {
+					t.Fatalf("stream: %v", part.Error)
+				}
+			}
+			body := string(up.Requests()[0].Body)
+			for _, want := range []string{"BLOCK-ONE", "BLOCK-TWO"} {
+				if !strings.Contains(body, want) {
+					t.Fatalf("request lacks %s: %s", want, body)
+				}
+			}
+		})
+	}
+}
