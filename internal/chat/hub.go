@@ -335,8 +335,9 @@ func (h *hub) publishMessage(st *chatState, m wire.Message) {
 		return
 	}
 	st.s = m.Seq
-	h.messagePublished(st, m.Seq)
 	h.fanout(st, hubEvent{typ: wire.EventMessage, s: m.Seq, msg: &m})
+	// After the message: remote parts of the next step waited for it.
+	h.messagePublished(st, m.Seq)
 }
 
 func (h *hub) publishChat(st *chatState, c wire.Chat, q []wire.QueuedMessage) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,16 +26,27 @@ import (
 // bounded and never blocks a turn: when it is full parts are dropped and
 // counted, and watchers elsewhere get the step when it commits.
 //
-// Every replica listens. It ignores its own payloads, and injects the
-// others' only for chats it has watchers for and does not run the step of
-// (see relay_hub.go). Part numbers are the sender's, so an event id stays
+// Every replica listens. It ignores its own payloads, skips those of
+// chats it has no watchers for after reading only their chat id, and
+// injects the others' for chats it does not run the step of (see
+// relay_hub.go). Part numbers are the sender's, so an event id stays
 // comparable across replicas and a watcher may resume on any of them.
+//
+// A replica relays a chat's parts only while another one has shown
+// interest in it in the last relayInterest: a want, or the interest each
+// replica renews every relayInterestEvery for the chats it has watchers
+// for. A turn nobody watches elsewhere costs no NOTIFY.
 //
 // A chat's first watcher here asks for the live buffer of the step in
 // progress ("want"); the replica running it replays it, and the parts
 // that arrive meanwhile wait for it, so the watcher gets the step from
-// its start, in order. Parts too large for a payload go in chunks
-// (base64 of their JSON), up to relayMaxPart; larger ones are not relayed.
+// its start, in order. A receiver that finds a part number missing (a
+// payload lost to a failed publish or a full queue) asks again the same
+// way. Parts too large for a payload go in chunks (base64 of their JSON),
+// up to relayMaxPart; larger ones are not relayed, only their number.
+//
+// This is best effort: what a replay cannot repair is left to the commit,
+// which reaches every watcher exactly.
 
 // PartRelay carries opaque payloads between the replicas that share a
 // database. *postgres.DB implements it with NOTIFY; SQLite, one process,
@@ -74,6 +86,17 @@ const (
 	relayHoldTimeout = 2 * time.Second
 	// relayLogEvery spaces the sender's warnings.
 	relayLogEvery = 10 * time.Second
+	// relayReplayEvery spaces the replays of a step: wants meanwhile
+	// (clients reconnecting) are answered by one replay once it passed.
+	relayReplayEvery = 500 * time.Millisecond
+	// relayMaxReplay caps the parts a replay carries, in bytes of their
+	// text: a larger live buffer is replayed as a restart.
+	relayMaxReplay = 256 << 10
+	// relayInterest is how long a replica relays a chat's parts after
+	// another one showed interest; relayInterestEvery how often replicas
+	// renew their interest in the chats they have watchers for.
+	relayInterest      = time.Minute
+	relayInterestEvery = 20 * time.Second
 )
 
 // relayItem is what the sender sends: one part, a replay of a live buffer
@@ -81,6 +104,7 @@ const (
 type relayItem struct {
 	chatID string
 	base   int64
+	step   int64 // relayReplay: the hub's number of the step
 	kind   relayKind
 	part   hubEvent   // relayPart
 	first  bool       // relayPart: the part starts the sender's live buffer
@@ -93,15 +117,18 @@ const (
 	relayPart relayKind = iota
 	relayReplay
 	relayWant
+	relayInterested
 )
 
 // relayPayload is one payload, JSON-encoded: parts of one chat's step from
-// one replica, in order, or a want.
+// one replica, in order, a want or interest. Origin and Chat come first:
+// a receiver reads them without decoding the rest.
 type relayPayload struct {
-	Origin string `json:"o"`
-	Chat   string `json:"c"`
-	Base   int64  `json:"s,omitempty"`
-	Want   bool   `json:"w,omitempty"`
+	Origin   string `json:"o"`
+	Chat     string `json:"c"`
+	Base     int64  `json:"s,omitempty"`
+	Want     bool   `json:"w,omitempty"`
+	Interest bool   `json:"i,omitempty"`
 	// RI and RN number the payloads of a replay: this one's, from 1, and
 	// how many there are.
 	RI    int          `json:"ri,omitempty"`
@@ -110,7 +137,7 @@ type relayPayload struct {
 }
 
 // relayEntry is a part: whole in D, or chunk I of its JSON encoding in K
-// (base64), M saying more chunks follow.
+// (base64), M saying more chunks follow; neither for a part left out.
 type relayEntry struct {
 	N int64           `json:"n"`
 	F bool            `json:"f,omitempty"`
@@ -129,32 +156,79 @@ type relay struct {
 	queue  chan relayItem
 	// dropped counts the items the full queue refused.
 	dropped atomic.Int64
+	// holdTimeout is relayHoldTimeout; tests shorten it before Run.
+	holdTimeout time.Duration
+
+	mu       sync.Mutex              // after hub.mu when both are held
+	interest map[string]time.Time    // guarded by mu: chat id -> until when to relay its parts
+	replays  map[string]*replayState // guarded by mu: chat id -> its last replay
+}
+
+// replayState is a chat's last replay of its live buffer (see hub.replay).
+type replayState struct {
+	step     int64     // the hub's step it replayed
+	pending  bool      // queued, not yet taken by the sender
+	sent     time.Time // when it was queued
+	deferred bool      // a want came within relayReplayEvery of it
 }
 
 func newRelay(pr PartRelay) *relay {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	origin := hex.EncodeToString(b)
-	return &relay{pr: pr, origin: origin, prefix: `{"o":"` + origin + `"`, queue: make(chan relayItem, relayQueueSize)}
-}
-
-// enqueue queues it unless the queue is full; it never blocks, so the hub
-// may call it under its lock, which keeps a chat's items in order.
-func (r *relay) enqueue(it relayItem) {
-	select {
-	case r.queue <- it:
-	default:
-		r.dropped.Add(1)
+	return &relay{
+		pr: pr, origin: origin, prefix: `{"o":"` + origin + `"`,
+		queue:       make(chan relayItem, relayQueueSize),
+		holdTimeout: relayHoldTimeout,
+		interest:    map[string]time.Time{},
+		replays:     map[string]*replayState{},
 	}
 }
 
-// part queues a part the hub published for a step running here. r may be
-// nil: parts stay in this process.
+// enqueue queues it unless the queue is full, and reports whether it did;
+// it never blocks, so the hub may call it under its lock, which keeps a
+// chat's items in order.
+func (r *relay) enqueue(it relayItem) bool {
+	select {
+	case r.queue <- it:
+		return true
+	default:
+		r.dropped.Add(1)
+		return false
+	}
+}
+
+// interested notes that another replica wants the chat's parts.
+func (r *relay) interested(chatID string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.interest[chatID] = now.Add(relayInterest)
+}
+
+// part queues a part the hub published for a step running here, when
+// another replica showed interest in the chat. r may be nil: parts stay
+// in this process.
 func (r *relay) part(chatID string, ev hubEvent, first bool) {
 	if r == nil {
 		return
 	}
+	r.mu.Lock()
+	until, ok := r.interest[chatID]
+	r.mu.Unlock()
+	if !ok || time.Now().After(until) {
+		return
+	}
 	r.enqueue(relayItem{chatID: chatID, base: ev.s, kind: relayPart, part: ev, first: first})
+}
+
+// taken notes that the sender took the chat's replay of step from the
+// queue: the next want needs another.
+func (r *relay) taken(chatID string, step int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rs := r.replays[chatID]; rs != nil && rs.step == step {
+		rs.pending = false
+	}
 }
 
 // send publishes what the hub queued until ctx ends.
@@ -178,6 +252,11 @@ func (r *relay) send(ctx context.Context, log *slog.Logger) {
 				batch = append(batch, it)
 			default:
 				break more
+			}
+		}
+		for _, it := range batch {
+			if it.kind == relayReplay {
+				r.taken(it.chatID, it.step)
 			}
 		}
 		payloads, tooLarge := encodeRelay(r.origin, batch, relayMaxPayload)
@@ -225,6 +304,8 @@ func encodeRelay(origin string, items []relayItem, limit int) (payloads []string
 		switch it.kind {
 		case relayWant:
 			payloads = append(payloads, assemble(relayPayload{Origin: origin, Chat: it.chatID, Want: true}, nil))
+		case relayInterested:
+			payloads = append(payloads, assemble(relayPayload{Origin: origin, Chat: it.chatID, Interest: true}, nil))
 		case relayPart:
 			if b != nil && b.head.Base != it.base {
 				flush(b)
@@ -241,8 +322,9 @@ func encodeRelay(origin string, items []relayItem, limit int) (payloads []string
 				flush(b)
 				chunks, ok := chunkEntry(it.part, it.first, limit-fixed)
 				if !ok {
+					// Its number alone, so that receivers see no gap.
 					tooLarge++
-					continue
+					chunks = [][]byte{marshalEntry(relayEntry{N: it.part.p, F: it.first})}
 				}
 				for _, c := range chunks {
 					payloads = append(payloads, assemble(b.head, [][]byte{c}))
@@ -271,7 +353,7 @@ func encodeRelay(origin string, items []relayItem, limit int) (payloads []string
 					chunks, ok := chunkEntry(ev, i == 0, limit-fixed)
 					if !ok {
 						tooLarge++
-						continue
+						chunks = [][]byte{marshalEntry(relayEntry{N: ev.p, F: i == 0})}
 					}
 					if len(cur) > 0 {
 						groups, cur, size = append(groups, cur), nil, 0
@@ -409,9 +491,7 @@ func (in *relayIn) parts(p *relayPayload) []remotePart {
 	for _, e := range p.Parts {
 		if e.K == "" {
 			delete(in.chunks, p.Chat) // a part whose chunks stopped coming
-			if e.D != nil {
-				out = append(out, remotePart{n: e.N, first: e.F, d: e.D})
-			}
+			out = append(out, remotePart{n: e.N, first: e.F, d: e.D})
 			continue
 		}
 		c := in.chunks[p.Chat]
@@ -460,6 +540,8 @@ func (in *relayIn) replay(p *relayPayload, parts []remotePart) ([]remotePart, bo
 }
 
 // listenParts injects other replicas' parts into the hub until ctx ends.
+// Beside the listener, a ticker releases parts held too long, sends the
+// replays wants asked for meanwhile, and renews interest.
 func (s *Service) listenParts(ctx context.Context) {
 	in := newRelayIn()
 	listening := func() {
@@ -474,16 +556,65 @@ func (s *Service) listenParts(ctx context.Context) {
 			s.cfg.relayListening()
 		}
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { s.relayTick(ctx) })
 	err := s.relay.pr.ListenParts(ctx, listening, func(payload string) { s.deliverParts(in, payload) })
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("chat: listen for live parts of other replicas", "error", err)
 	}
 }
 
+// relayTick runs the relay's periodic work until ctx ends.
+func (s *Service) relayTick(ctx context.Context) {
+	t := time.NewTicker(s.relay.holdTimeout / 8)
+	defer t.Stop()
+	var renewed time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, id := range s.hub.expireHolds(now, s.relay.holdTimeout) {
+				s.relay.enqueue(relayItem{chatID: id, kind: relayWant})
+			}
+			s.hub.replayDue(now)
+			if now.Sub(renewed) >= relayInterestEvery {
+				renewed = now
+				for _, id := range s.hub.watchedRemote() {
+					s.relay.enqueue(relayItem{chatID: id, kind: relayInterested})
+				}
+			}
+		}
+	}
+}
+
+// peekChat reads a payload's chat id, and whether it is a want or
+// interest, without decoding it; ok is false when it cannot.
+func peekChat(payload string) (chatID string, control, ok bool) {
+	const key = `,"c":"`
+	i := strings.Index(payload, key)
+	if i < 0 || strings.IndexByte(payload[:i], '\\') >= 0 {
+		return "", false, false
+	}
+	rest := payload[i+len(key):]
+	j := strings.IndexByte(rest, '"')
+	if j <= 0 || strings.IndexByte(rest[:j], '\\') >= 0 {
+		return "", false, false
+	}
+	rest = rest[j+1:]
+	control = strings.HasPrefix(rest, `,"w":true`) || strings.HasPrefix(rest, `,"i":true`)
+	return payload[i+len(key) : i+len(key)+j], control, true
+}
+
 // deliverParts takes a payload another replica sent.
 func (s *Service) deliverParts(in *relayIn, payload string) {
 	if strings.HasPrefix(payload, s.relay.prefix) {
 		return // this Service's own
+	}
+	if id, control, ok := peekChat(payload); ok && !control && !s.hub.watched(id) {
+		in.forget(id)
+		return
 	}
 	var p relayPayload
 	if err := json.Unmarshal([]byte(payload), &p); err != nil || p.Origin == "" || p.Chat == "" {
@@ -493,8 +624,12 @@ func (s *Service) deliverParts(in *relayIn, payload string) {
 	if s.cfg.relayReceived != nil {
 		defer s.cfg.relayReceived(p)
 	}
-	if p.Want {
+	switch {
+	case p.Want:
 		s.hub.replayLive(p.Chat)
+		return
+	case p.Interest:
+		s.relay.interested(p.Chat, time.Now())
 		return
 	}
 	if !s.hub.watched(p.Chat) || s.runsHere(p.Chat) {
@@ -502,16 +637,33 @@ func (s *Service) deliverParts(in *relayIn, payload string) {
 		return
 	}
 	parts := in.parts(&p)
-	if p.RN > 0 {
+	var act remoteAction
+	switch {
+	case p.RN > 0:
 		if p.RI == 1 && !s.hub.holding(p.Chat) {
 			return
 		}
 		if all, ok := in.replay(&p, parts); ok {
-			s.hub.remoteReplay(p.Chat, p.Origin, p.Base, all)
+			act = s.hub.remoteReplay(p.Chat, p.Origin, p.Base, all)
 		}
-		return
+	case len(parts) > 0:
+		act = s.hub.remoteParts(p.Chat, p.Origin, p.Base, parts)
 	}
-	if len(parts) > 0 {
-		s.hub.remoteParts(p.Chat, p.Origin, p.Base, parts)
+	if act.want {
+		s.relay.enqueue(relayItem{chatID: p.Chat, kind: relayWant})
 	}
+	if act.sync {
+		// The step's messages first: the poller may be 500ms away.
+		chatID := p.Chat
+		s.goBackground(func(ctx context.Context) { s.sync(ctx, chatID) })
+	}
+}
+
+// partSize is about the size of a part's JSON encoding, without encoding
+// it.
+func partSize(d *wire.PartDelta) int {
+	if d == nil {
+		return 0
+	}
+	return 64 + len(d.Block) + len(d.Delta) + len(d.ToolCallID) + len(d.ToolName) + len(d.Input) + len(d.Output)
 }

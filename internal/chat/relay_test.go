@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,6 +34,8 @@ type got struct {
 	n     int64
 	first bool
 	delta string
+	// leftOut: only the part's number came (it was too large).
+	leftOut bool
 }
 
 // decodeRelay feeds payloads to a receiver as the listener does, and
@@ -59,7 +62,11 @@ func decodeRelay(t *testing.T, payloads []string, limit int) (parts []got, repla
 		conv := func(ps []remotePart) []got {
 			var out []got
 			for _, r := range ps {
-				out = append(out, got{chat: p.Chat, n: r.n, first: r.first, delta: r.d.Delta})
+				g := got{chat: p.Chat, n: r.n, first: r.first, leftOut: r.d == nil}
+				if r.d != nil {
+					g.delta = r.d.Delta
+				}
+				out = append(out, g)
 			}
 			return out
 		}
@@ -115,9 +122,7 @@ func TestEncodeRelay(t *testing.T) {
 				for _, c := range []string{"chat-1", "chat-2"} {
 					it := partItem(c, base, 1000+int64(i), i == 0, d)
 					items = append(items, it)
-					if len(d) < relayMaxPart {
-						want = append(want, it)
-					}
+					want = append(want, it)
 				}
 			}
 			payloads, tooLarge := encodeRelay("me", items, tt.limit)
@@ -136,9 +141,15 @@ func TestEncodeRelay(t *testing.T) {
 					}
 				}
 				for _, it := range want {
-					if it.chatID == c {
-						wantC = append(wantC, got{chat: c, n: it.part.p, first: it.first, delta: it.part.part.Delta})
+					if it.chatID != c {
+						continue
 					}
+					if len(it.part.part.Delta) >= relayMaxPart {
+						// Its number alone, so that receivers see no gap.
+						wantC = append(wantC, got{chat: c, n: it.part.p, first: it.first, leftOut: true})
+						continue
+					}
+					wantC = append(wantC, got{chat: c, n: it.part.p, first: it.first, delta: it.part.part.Delta})
 				}
 				if !slices.Equal(gotC, wantC) {
 					t.Fatalf("%s: decoded %d parts, want %d (or they differ)", c, len(gotC), len(wantC))
@@ -205,6 +216,7 @@ func TestRelayDropsWhenFull(t *testing.T) {
 	r := newRelay(nil)
 	h := newHub(time.Hour)
 	h.relay = r
+	r.interested("c", time.Now())
 	h.beginStep("c", 1)
 	for range relayQueueSize + 10 {
 		h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: "x"})
@@ -222,18 +234,33 @@ func remoteHub(t *testing.T) (*hub, *relay, func() []hubEvent) {
 	h.relay = r
 	sub, _, _, _ := h.subscribe(context.Background(), "c", false)
 	t.Cleanup(func() { h.unsubscribe("c", sub) })
+	// The messages up to seq 5 are published: parts building on them
+	// wait for nothing else.
+	publishSeq(h, "c", 5)
 	drain := func() []hubEvent {
 		var evs []hubEvent
 		for {
 			select {
 			case ev := <-sub.in:
-				evs = append(evs, ev)
+				if ev.typ == wire.EventPart {
+					evs = append(evs, ev)
+				}
 			default:
 				return evs
 			}
 		}
 	}
+	drain()
 	return h, r, drain
+}
+
+// publishSeq publishes message seq of chatID, as a sync from the database
+// does.
+func publishSeq(h *hub, chatID string, seq int64) {
+	h.mu.Lock()
+	st := h.chats[chatID]
+	h.mu.Unlock()
+	h.publishMessage(st, wire.Message{Seq: seq})
 }
 
 func rp(n int64, first bool, delta string) remotePart {
@@ -249,6 +276,15 @@ func numbered(evs []hubEvent) []string {
 	var out []string
 	for _, ev := range evs {
 		out = append(out, fmt.Sprintf("%d:%s", ev.p, ev.part.Delta))
+	}
+	return out
+}
+
+// deltas lists events' deltas, or their kind when they have none.
+func deltas(evs []hubEvent) []string {
+	var out []string
+	for _, ev := range evs {
+		out = append(out, cmp.Or(ev.part.Delta, string(ev.part.Kind)))
 	}
 	return out
 }
@@ -303,11 +339,22 @@ func TestRemoteParts(t *testing.T) {
 		t.Parallel()
 		h, _, drain := remoteHub(t)
 		h.remoteParts("c", "a", 5, []remotePart{rp(103, false, "3")})
-		h.mu.Lock()
-		h.chats["c"].remote.since = time.Now().Add(-relayHoldTimeout)
-		h.mu.Unlock()
 		h.remoteParts("c", "a", 5, []remotePart{rp(104, false, "4")})
+		if again := h.expireHolds(time.Now(), time.Hour); len(again) != 0 || len(drain()) != 0 {
+			t.Fatalf("released before the timeout")
+		}
+		again := h.expireHolds(time.Now().Add(relayHoldTimeout), relayHoldTimeout)
 		if got, want := numbered(drain()), []string{"103:3", "104:4"}; !slices.Equal(got, want) {
+			t.Fatalf("published %v, want %v", got, want)
+		}
+		if !slices.Equal(again, []string{"c"}) {
+			t.Fatalf("asked again for %v, want c", again)
+		}
+		// The replay asked for again comes late: watchers drop what they
+		// have of the buffer (a restart), then get it whole.
+		h.remoteReplay("c", "a", 5, []remotePart{rp(101, true, "1"), rp(102, false, "2"), rp(103, false, "3"), rp(104, false, "4")})
+		h.remoteParts("c", "a", 5, []remotePart{rp(105, false, "5")})
+		if got, want := deltas(drain()), []string{"restart", "1", "2", "3", "4", "5"}; !slices.Equal(got, want) {
 			t.Fatalf("published %v, want %v", got, want)
 		}
 	})
@@ -321,6 +368,7 @@ func TestRemoteParts(t *testing.T) {
 		if got, want := liveOf(h, "c"), []string{"102:restart", "103:b"}; !slices.Equal(got, want) {
 			t.Fatalf("after a restart live = %v, want %v", got, want)
 		}
+		publishSeq(h, "c", 7)
 		h.remoteParts("c", "a", 7, []remotePart{rp(300, true, "step 2")})
 		if got, want := liveOf(h, "c"), []string{"300:step 2"}; !slices.Equal(got, want) {
 			t.Fatalf("after a new step live = %v, want %v", got, want)
@@ -362,6 +410,7 @@ func TestRemoteParts(t *testing.T) {
 			t.Fatalf("published %v after local part %d", numbered(evs), local)
 		}
 		// Its next step keeps numbers above them.
+		publishSeq(h, "c", 7)
 		h.remoteParts("c", "a", 7, []remotePart{rp(12, true, "restart")})
 		if evs := drain(); len(evs) != 1 || evs[0].p != local+3 {
 			t.Fatalf("published %v, want number %d", numbered(evs), local+3)
@@ -390,4 +439,215 @@ func TestRemoteParts(t *testing.T) {
 			t.Fatalf("a chat nobody watches got a state")
 		}
 	})
+}
+
+// replaysQueued takes what r queued and returns its replays.
+func replaysQueued(r *relay) []relayItem {
+	var out []relayItem
+	for {
+		select {
+		case it := <-r.queue:
+			if it.kind == relayReplay {
+				out = append(out, it)
+			}
+		default:
+			return out
+		}
+	}
+}
+
+// TestReplayLimits: wants (clients reconnecting to other replicas) never
+// queue more than one replay of a chat, one per relayReplayEvery at most,
+// and a replay never carries more than relayMaxReplay.
+func TestReplayLimits(t *testing.T) {
+	t.Parallel()
+
+	t.Run("one pending, then one per window", func(t *testing.T) {
+		t.Parallel()
+		r := newRelay(nil)
+		h := newHub(time.Hour)
+		h.relay = r
+		step := h.beginStep("c", 3)
+		h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: "x"})
+		for range 100 {
+			h.replayLive("c")
+		}
+		if got := replaysQueued(r); len(got) != 1 || len(got[0].live) != 1 {
+			t.Fatalf("queued %d replays after 100 wants, want one of one part", len(got))
+		}
+		r.taken("c", step) // the sender took it
+		h.replayLive("c")
+		if got := replaysQueued(r); len(got) != 0 {
+			t.Fatalf("queued %d replays within %s of the last", len(got), relayReplayEvery)
+		}
+		h.replayDue(time.Now())
+		if got := replaysQueued(r); len(got) != 0 {
+			t.Fatalf("queued %d replays before the window passed", len(got))
+		}
+		h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: "y"})
+		h.replayDue(time.Now().Add(relayReplayEvery))
+		if got := replaysQueued(r); len(got) != 1 || len(got[0].live) != 2 {
+			t.Fatalf("queued %v once the window passed, want one replay of two parts", got)
+		}
+		// A new step is replayed at once.
+		h.beginStep("c", 5)
+		h.replayLive("c")
+		if got := replaysQueued(r); len(got) != 1 || got[0].base != 5 {
+			t.Fatalf("queued %v for a new step", got)
+		}
+	})
+
+	t.Run("a large buffer is replayed as a restart", func(t *testing.T) {
+		t.Parallel()
+		r := newRelay(nil)
+		h := newHub(time.Hour)
+		h.relay = r
+		h.beginStep("c", 3)
+		for range 10 {
+			h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: strings.Repeat("x", relayMaxReplay/8)})
+		}
+		h.replayLive("c")
+		got := replaysQueued(r)
+		if len(got) != 1 {
+			t.Fatalf("queued %d replays", len(got))
+		}
+		last := liveOf(h, "c")[9]
+		if evs := got[0].live; len(evs) != 1 || evs[0].part.Kind != wire.PartRestart || numbered(evs)[0] != strings.Split(last, ":")[0]+":" {
+			t.Fatalf("replayed %v, want a restart numbered as the last part (%s)", numbered(evs), last)
+		}
+	})
+}
+
+// TestRelayInterest: a replica relays a chat's parts only while another
+// showed interest in it (a want or its renewal) in the last
+// relayInterest.
+func TestRelayInterest(t *testing.T) {
+	t.Parallel()
+	r := newRelay(nil)
+	h := newHub(time.Hour)
+	h.relay = r
+	h.beginStep("c", 1)
+	parts := func() int {
+		n := 0
+		for {
+			select {
+			case it := <-r.queue:
+				if it.kind == relayPart {
+					n++
+				}
+			default:
+				return n
+			}
+		}
+	}
+	h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: "nobody"})
+	if n := parts(); n != 0 {
+		t.Fatalf("relayed %d parts nobody wants", n)
+	}
+	h.replayLive("c") // a want
+	h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: "wanted"})
+	if n := parts(); n != 1 {
+		t.Fatalf("relayed %d parts after a want, want 1", n)
+	}
+	h.replayDue(time.Now().Add(relayInterest + time.Second))
+	h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: "forgotten"})
+	if n := parts(); n != 0 {
+		t.Fatalf("relayed %d parts after the interest expired", n)
+	}
+	r.interested("c", time.Now()) // renewed
+	h.part("c", wire.PartDelta{Kind: wire.PartTextDelta, Delta: "renewed"})
+	if n := parts(); n != 1 {
+		t.Fatalf("relayed %d parts after a renewal, want 1", n)
+	}
+}
+
+// TestPeekChat: a receiver reads the chat of every payload without
+// decoding it, and tells wants and interest from parts.
+func TestPeekChat(t *testing.T) {
+	t.Parallel()
+	items := []relayItem{
+		partItem("chat-1", 4, 10, true, `"quoted" {"c":"x"}`),
+		{chatID: "chat-2", kind: relayWant},
+		{chatID: "chat-3", kind: relayInterested},
+		{chatID: "chat-4", base: 2, kind: relayReplay, live: []hubEvent{partItem("chat-4", 2, 5, true, "r").part}},
+	}
+	payloads, _ := encodeRelay("0123456789ab", items, relayMaxPayload)
+	// Chat id -> whether its payload is a want or interest.
+	want := map[string]bool{"chat-1": false, "chat-2": true, "chat-3": true, "chat-4": false}
+	if len(payloads) != len(want) {
+		t.Fatalf("%d payloads: %q", len(payloads), payloads)
+	}
+	for _, p := range payloads {
+		id, control, ok := peekChat(p)
+		if w, known := want[id]; !ok || !known || control != w {
+			t.Errorf("peekChat(%s) = %q, %v, %v", p, id, control, ok)
+		}
+		delete(want, id)
+	}
+	if _, _, ok := peekChat(`{"o":"x","c":"a\"b","s":1}`); ok {
+		t.Errorf("peekChat read a chat id with an escape")
+	}
+}
+
+// TestRemotePartsWaitForMessages: parts of a step building on messages
+// this hub has not published wait for them; the hub asks for one sync
+// per new base, and releases them when the messages are published, or
+// after the hold timeout.
+func TestRemotePartsWaitForMessages(t *testing.T) {
+	t.Parallel()
+	h, _, drain := remoteHub(t)
+	h.remoteReplay("c", "a", 5, nil) // nothing in progress
+	if act := h.remoteParts("c", "a", 7, []remotePart{rp(100, true, "restart"), rp(101, false, "a")}); !act.sync {
+		t.Fatalf("no sync asked for parts building on unpublished messages")
+	}
+	if act := h.remoteParts("c", "a", 7, []remotePart{rp(102, false, "b")}); act.sync || act.want {
+		t.Fatalf("asked %+v again for the same base", act)
+	}
+	if evs := drain(); len(evs) != 0 {
+		t.Fatalf("published %v before the messages they build on", numbered(evs))
+	}
+	publishSeq(h, "c", 6)
+	if evs := drain(); len(evs) != 0 {
+		t.Fatalf("published %v before message 7", numbered(evs))
+	}
+	publishSeq(h, "c", 7)
+	if got, want := numbered(drain()), []string{"100:restart", "101:a", "102:b"}; !slices.Equal(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
+	}
+	// The sync never gets there: the parts go out after the timeout,
+	// and the next ones of that step wait no more.
+	h.remoteParts("c", "a", 9, []remotePart{rp(200, true, "restart")})
+	h.expireHolds(time.Now().Add(relayHoldTimeout), relayHoldTimeout)
+	h.remoteParts("c", "a", 9, []remotePart{rp(201, false, "c")})
+	if got, want := numbered(drain()), []string{"200:restart", "201:c"}; !slices.Equal(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
+	}
+}
+
+// TestRemotePartsGap: a part number skipped in a buffer (a lost payload)
+// makes the hub ask for the buffer again and hold what follows; the
+// replay fills the gap, in order, without repeating what was published.
+func TestRemotePartsGap(t *testing.T) {
+	t.Parallel()
+	h, _, drain := remoteHub(t)
+	h.remoteReplay("c", "a", 5, nil)
+	h.remoteParts("c", "a", 5, []remotePart{rp(100, true, "0"), rp(101, false, "1")})
+	if act := h.remoteParts("c", "a", 5, []remotePart{rp(103, false, "3")}); !act.want {
+		t.Fatalf("no want after a gap")
+	}
+	if act := h.remoteParts("c", "a", 5, []remotePart{rp(104, false, "4")}); act.want {
+		t.Fatalf("asked again while waiting")
+	}
+	h.remoteReplay("c", "a", 5, []remotePart{rp(100, true, "0"), rp(101, false, "1"), rp(102, false, "2"), rp(103, false, "3")})
+	h.remoteParts("c", "a", 5, []remotePart{rp(105, false, "5")})
+	if got, want := deltas(drain()), []string{"0", "1", "2", "3", "4", "5"}; !slices.Equal(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
+	}
+	// A part left out (too large) takes its number: no gap.
+	if act := h.remoteParts("c", "a", 5, []remotePart{{n: 106}, rp(107, false, "7")}); act.want {
+		t.Fatalf("a part left out made a gap")
+	}
+	if got, want := deltas(drain()), []string{"7"}; !slices.Equal(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
+	}
 }
