@@ -139,12 +139,7 @@ func TestUsageFilter(t *testing.T) {
 func TestStreamUsageForClientsThatDidNotAsk(t *testing.T) {
 	t.Parallel()
 	f := llmtest.Load(t, "openai-chat/stream-reasoning-cached")
-	var req map[string]any
-	if err := json.Unmarshal(f.Request, &req); err != nil {
-		t.Fatal(err)
-	}
-	delete(req, "stream_options")
-	clientReq := []byte(mustJSON(t, req))
+	clientReq := withoutStreamOptions(t, f)
 
 	up := llmtest.NewServer(t, f.Response())
 	e := newEnv(t, envOptions{})
@@ -224,11 +219,7 @@ func TestUnknownUsageHasNoCost(t *testing.T) {
 func TestStreamUsageFilterDropsLength(t *testing.T) {
 	t.Parallel()
 	f := llmtest.Load(t, "openai-chat/stream-reasoning-cached")
-	var req map[string]any
-	if err := json.Unmarshal(f.Request, &req); err != nil {
-		t.Fatal(err)
-	}
-	delete(req, "stream_options")
+	clientReq := withoutStreamOptions(t, f)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
@@ -237,7 +228,7 @@ func TestStreamUsageFilterDropsLength(t *testing.T) {
 	t.Cleanup(up.Close)
 	e := newEnv(t, envOptions{})
 	e.addProvider("p", store.ProviderOpenAI, up.URL)
-	resp, body := e.do(http.MethodPost, "/gateway/p/v1/chat/completions", []byte(mustJSON(t, req)), e.bearer())
+	resp, body := e.do(http.MethodPost, "/gateway/p/v1/chat/completions", clientReq, e.bearer())
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -254,12 +245,7 @@ func TestStreamUsageFilterDropsLength(t *testing.T) {
 func TestCompatibleRequestUnchanged(t *testing.T) {
 	t.Parallel()
 	f := llmtest.Load(t, "openai-chat/stream-plain")
-	var req map[string]any
-	if err := json.Unmarshal(f.Request, &req); err != nil {
-		t.Fatal(err)
-	}
-	delete(req, "stream_options")
-	clientReq := []byte(mustJSON(t, req))
+	clientReq := withoutStreamOptions(t, f)
 	up := llmtest.NewServer(t, f.Response())
 	e := newEnv(t, envOptions{})
 	e.addProvider("p", store.ProviderOpenAICompatible, up.URL)
@@ -270,4 +256,16 @@ func TestCompatibleRequestUnchanged(t *testing.T) {
 	if got := up.Requests()[0].Body; !bytes.Equal(got, clientReq) {
 		t.Fatalf("upstream got\n%s\nwant the client's request unchanged\n%s", got, clientReq)
 	}
+}
+
+// withoutStreamOptions is f's request as a client that did not ask for
+// usage sends it.
+func withoutStreamOptions(t *testing.T, f llmtest.Fixture) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(f.Request, &req); err != nil {
+		t.Fatal(err)
+	}
+	delete(req, "stream_options")
+	return []byte(mustJSON(t, req))
 }
