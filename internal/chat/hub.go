@@ -265,6 +265,10 @@ func (h *hub) endStep(chatID string, step int64) {
 	}
 	st.live = nil
 	st.active = false
+	if h.relay != nil && len(st.subs) > 0 {
+		// The next turn may run on another replica: keep its parts coming.
+		h.relay.enqueue(relayItem{chatID: chatID, kind: relayInterested})
+	}
 	h.gc(chatID, st)
 }
 

@@ -88,9 +88,15 @@ func (st *chatState) remoteStep() *remoteStep {
 }
 
 // firstWatcher asks, for a chat that just got its first watcher here, for
-// the live buffer of a step another replica runs. h.mu must be held.
+// the live buffer of a step another replica runs; while the step runs
+// here it only says the chat is watched, so that the next turn, which
+// any replica may take, relays at once. h.mu must be held.
 func (h *hub) firstWatcher(chatID string, st *chatState) {
-	if h.relay == nil || st.active {
+	if h.relay == nil {
+		return
+	}
+	if st.active {
+		h.relay.enqueue(relayItem{chatID: chatID, kind: relayInterested})
 		return
 	}
 	h.holdRemote(st, time.Now())
@@ -121,14 +127,15 @@ func (h *hub) holdWatched() []string {
 	return ids
 }
 
-// watchedRemote returns the chats watched here whose step does not run
-// here: those whose parts other replicas should relay.
+// watchedRemote returns the chats watched here: those whose parts other
+// replicas should relay when they run a step of one. A chat whose step
+// runs here counts too, since its next turn may run elsewhere.
 func (h *hub) watchedRemote() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var ids []string
 	for id, st := range h.chats {
-		if len(st.subs) > 0 && !st.active {
+		if len(st.subs) > 0 {
 			ids = append(ids, id)
 		}
 	}

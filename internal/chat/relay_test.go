@@ -651,3 +651,27 @@ func TestRemotePartsGap(t *testing.T) {
 		t.Fatalf("published %v, want %v", got, want)
 	}
 }
+
+// TestInterestWhileRunningHere: a chat watched on the replica that runs
+// its step says so at once, and again when the step ends, so that a next
+// turn taken by another replica relays its parts without waiting for the
+// periodic renewal.
+func TestInterestWhileRunningHere(t *testing.T) {
+	t.Parallel()
+	r := newRelay(nil)
+	h := newHub(0)
+	h.relay = r
+	step := h.beginStep("c", 1)
+	h.subscribe(context.Background(), "c", false)
+	h.endStep("c", step)
+	var kinds []relayKind
+	for len(r.queue) > 0 {
+		kinds = append(kinds, (<-r.queue).kind)
+	}
+	if len(kinds) != 2 || kinds[0] != relayInterested || kinds[1] != relayInterested {
+		t.Fatalf("queued %v, want interest twice (subscribe, end of step)", kinds)
+	}
+	if got := h.watchedRemote(); len(got) != 1 || got[0] != "c" {
+		t.Fatalf("watchedRemote = %v, want the chat", got)
+	}
+}
