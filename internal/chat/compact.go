@@ -521,12 +521,13 @@ func (t *turn) compact(modelID string, history []store.Message, in, limit, budge
 	if !ok {
 		return false, nil
 	}
-	// A compaction that would leave the prompt near the threshold anyway
-	// (a huge request it must repeat) is a paid call that gains nothing
-	// and would be made again at every step. Room is kept for a summary
-	// of up to a quarter of the budget.
-	if kept := keptTokens(history, through); kept > budget-min(compactionMaxOutput, budget/4) {
-		t.log.Info("chat: compaction skipped; what it would keep is still near the threshold", "input_tokens", in, "kept_tokens", kept, "threshold_tokens", budget)
+	// A compaction that would leave the prompt over the threshold anyway
+	// (a huge request it must repeat) is a paid call that gains little and
+	// would be made again at every step; it waits until the prompt nears
+	// the context limit, when any saving keeps the turn going. The summary
+	// is reckoned at up to a quarter of the budget.
+	if after := keptTokens(history, through) + min(compactionMaxOutput, budget/4); after > budget && in < limit*9/10 {
+		t.log.Info("chat: compaction deferred; it would leave the prompt over the threshold", "input_tokens", in, "after_tokens", after, "threshold_tokens", budget)
 		return false, nil
 	}
 	t.log.Info("chat: compacting", "input_tokens", in, "context_limit", limit, "through_seq", through)

@@ -542,25 +542,50 @@ func TestPromptPinsPendingRequests(t *testing.T) {
 	}
 }
 
-// TestNoCompactionThatCannotHelp: a request larger than the threshold by
-// itself is repeated after any summary, so summarising the steps around
-// it gains nothing; the turn goes on without paying for summary calls.
+// TestNoCompactionThatCannotHelp: a request about as large as the
+// threshold is repeated after any summary, so summarising the steps
+// around it would not bring the prompt under the threshold; while the
+// prompt is not near the context limit, the turn goes on without paying
+// for summary calls.
 func TestNoCompactionThatCannotHelp(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t,
-		withPrompt(1100, toolReply("call_1", "current_time", "{}")),
-		withPrompt(1110, toolReply("call_2", "current_time", "{}")),
-		withPrompt(1120, toolReply("call_3", "current_time", "{}")),
-		withPrompt(1130, toolReply("call_4", "current_time", "{}")),
-		withPrompt(1140, textReply("done")),
+		withPrompt(820, toolReply("call_1", "current_time", "{}")),
+		withPrompt(830, toolReply("call_2", "current_time", "{}")),
+		withPrompt(840, toolReply("call_3", "current_time", "{}")),
+		withPrompt(850, toolReply("call_4", "current_time", "{}")),
+		withPrompt(860, textReply("done")),
 	)
 	e.setContextLimit(1000)
 	s := e.service(nil)
-	c := e.newChat(s, strings.Repeat("a huge request ", 300)) // ~1,100 tokens
+	c := e.newChat(s, strings.Repeat("a large request ", 170)) // ~680 tokens
 	events := subscribe(t, s, c.ID, "")
 	run(t, s)
 	next(t, events, status(store.ChatWaiting))
 	if got, want := roles(e.messages(c.ID)), "user,assistant,tool,assistant,tool,assistant,tool,assistant,tool,assistant"; got != want {
 		t.Fatalf("roles = %s, want %s (no summary)", got, want)
+	}
+}
+
+// TestCompactionNearTheLimit: when the prompt nears the context limit, a
+// compaction runs even if it cannot reach the threshold, since any saving
+// keeps the turn from overflowing.
+func TestCompactionNearTheLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t,
+		withPrompt(820, toolReply("call_1", "current_time", "{}")),
+		withPrompt(850, toolReply("call_2", "current_time", "{}")),
+		withPrompt(950, toolReply("call_3", "current_time", "{}")),
+		textReply("SUMMARY"),
+		textReply("done"),
+	)
+	e.setContextLimit(1000)
+	s := e.service(nil)
+	c := e.newChat(s, strings.Repeat("a large request ", 170))
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	next(t, events, status(store.ChatWaiting))
+	if got := roles(e.messages(c.ID)); !strings.Contains(got, "summary") {
+		t.Fatalf("roles = %s, want a summary once the prompt neared the limit", got)
 	}
 }

@@ -104,12 +104,6 @@ func buildPrompt(history []store.Message) fantasy.Prompt {
 	return prompt
 }
 
-// markInterrupted appends interruptedMarker, in place, to the last text
-// part of an assistant message, or adds it as a text part when there is
-// none (only reasoning arrived). It extends the text instead of adding a
-// part because fantasy's Chat Completions conversion keeps only the last
-// text part of an assistant message: a separate marker part would replace
-// the partial answer.
 // joinTexts merges an assistant message's text parts into its first one
 // when none carries provider metadata. fantasy's Chat Completions
 // conversion keeps only the last text part of an assistant message, so
@@ -161,6 +155,12 @@ func joinTexts(parts []fantasy.MessagePart) []fantasy.MessagePart {
 	return out
 }
 
+// markInterrupted appends interruptedMarker, in place, to the last text
+// part of an assistant message, or adds it as a text part when there is
+// none (only reasoning arrived). It extends the text instead of adding a
+// part because fantasy's Chat Completions conversion keeps only the last
+// text part of an assistant message: a separate marker part would replace
+// the partial answer.
 func markInterrupted(parts []fantasy.MessagePart) []fantasy.MessagePart {
 	for i, p := range slices.Backward(parts) {
 		if tp, ok := p.(fantasy.TextPart); ok {
