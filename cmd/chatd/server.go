@@ -58,18 +58,18 @@ with SQLite and neither given, a key file is created in the data directory.`,
 				return errors.New("--debug-retention-days must be 0 (keep forever) or more")
 			}
 			c.DebugRetention = time.Duration(debugRetentionDays) * 24 * time.Hour
-			if c.ModelIdleTimeout < time.Second {
-				return errors.New("--model-idle-timeout must be at least 1s (a model call that streams nothing for that long is retried)")
-			}
-			if c.ChatWorkers < 1 {
-				return errors.New("--chat-workers must be at least 1")
-			}
 			c.DirectRouting = !gatewayRoute
 			c.SecretKey = secret.New(os.Getenv("CHATD_SECRET_KEY"))
 			c.Logger = log
 			c.Out = cmd.OutOrStdout()
 			if resetAdmin != "" {
 				return server.ResetAdmin(cmd.Context(), c, resetAdmin)
+			}
+			if c.ModelIdleTimeout < time.Second {
+				return errors.New("--model-idle-timeout (CHATD_MODEL_IDLE_TIMEOUT) must be at least 1s: a model call that streams nothing for that long is retried")
+			}
+			if c.ChatWorkers < 1 {
+				return errors.New("--chat-workers (CHATD_CHAT_WORKERS) must be at least 1")
 			}
 			return server.Run(cmd.Context(), c)
 		},
