@@ -6,24 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/internal/auth"
 	"github.com/chatd/chatd/internal/chat"
-	"github.com/chatd/chatd/internal/gateway"
-	"github.com/chatd/chatd/internal/llmtest"
-	"github.com/chatd/chatd/internal/route"
-	"github.com/chatd/chatd/internal/secret"
 	"github.com/chatd/chatd/internal/sse"
 	"github.com/chatd/chatd/internal/store"
-	"github.com/chatd/chatd/internal/store/sqlite"
 	"github.com/chatd/chatd/internal/wire"
 )
 
@@ -102,88 +93,8 @@ type chatEnv struct {
 
 func newChatEnv(t *testing.T) *chatEnv {
 	t.Helper()
-	ctx := t.Context()
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	path := filepath.Join(t.TempDir(), "chatd.db")
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: path, Logger: log})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	kr, err := secret.NewKeyring(bytes.Repeat([]byte{7}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Now().UTC()}
-	au := auth.New(auth.Config{Store: db, Logger: log, Now: c.Now})
-
-	up := &gatedUpstream{dev: llmtest.NewDev(llmtest.DevConfig{}), started: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
-	upSrv := httptest.NewServer(up)
-	t.Cleanup(upSrv.Close)
-	t.Cleanup(func() { close(up.done) })
-
-	gw, err := gateway.New(gateway.Config{Store: db, Auth: au, Keyring: kr, Logger: log})
-	if err != nil {
-		t.Fatalf("new gateway: %v", err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = gw.Close(cctx)
-	})
-	sealed, err := kr.Seal(secret.New("sk-central-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := db.CreateProvider(ctx, store.Provider{Name: "fake", Type: store.ProviderOpenAI, BaseURL: upSrv.URL + "/v1", Enabled: true, APIKeyCipher: sealed, APIKeyHint: "sk-…test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := db.CreateModel(ctx, store.ModelConfig{ProviderID: p.ID, Model: llmtest.DevModelID, DisplayName: "fake", Enabled: true, IsDefault: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	rt := route.New(route.Config{Store: db, Keyring: kr, Gateway: gw, Logger: log})
-	svc, err := chat.New(chat.Config{Store: db, Chats: db, Router: rt, Logger: log, Workers: 2, PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	ran := make(chan struct{})
-	go func() {
-		defer close(ran)
-		_ = svc.Run(runCtx)
-	}()
-	t.Cleanup(func() {
-		stop()
-		<-ran
-	})
-
-	a := New(Config{Store: db, Auth: au, Keyring: kr, Logger: log, Now: c.Now, Chats: svc, StreamHeartbeat: time.Hour})
-	ended := make(chan string, 64)
-	a.streamEnded = func(id string) {
-		select {
-		case ended <- id:
-		default: // nobody is counting beyond the buffer
-		}
-	}
-	srv := httptest.NewServer(a)
-	t.Cleanup(srv.Close)
-
-	e := &chatEnv{
-		env:          &env{t: t, db: db, dbPath: path, srv: srv, clock: c, logs: logs, auth: au},
-		up:           up,
-		modelID:      m.ID,
-		streamsEnded: ended,
-	}
-	e.adminID, e.admin = e.seedUser("root", store.RoleAdmin, "root-password")
-	e.memberID, e.member = e.seedUser("alice", store.RoleMember, "alice-password")
-	_, e.bob = e.seedUser("bob", store.RoleMember, "bob-password")
-	e.ownerID, e.owner = e.memberID, e.member
-	e.ownerKe, _, _ = strings.Cut(e.owner, "-")
-	return e
+	// The debug env with recording left off (the default) is exactly it.
+	return newDebugEnv(t, debugOptions{}).chatEnv
 }
 
 func (e *chatEnv) createChat(body map[string]any) wire.Chat {

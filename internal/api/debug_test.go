@@ -118,13 +118,21 @@ func newDebugEnv(t *testing.T, o debugOptions) *debugEnv {
 	}
 	t.Cleanup(stop)
 	a := New(Config{Store: db, Auth: au, Keyring: kr, Logger: log, Now: c.Now, Chats: svc, StreamHeartbeat: time.Hour, Debug: dbg, AllowBYOK: true})
+	ended := make(chan string, 64)
+	a.streamEnded = func(id string) {
+		select {
+		case ended <- id:
+		default: // nobody is counting beyond the buffer
+		}
+	}
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	e := &debugEnv{
 		chatEnv: &chatEnv{
-			env:     &env{t: t, db: db, dbPath: path, srv: srv, clock: c, logs: logs, auth: au},
-			up:      up,
-			modelID: m.ID,
+			env:          &env{t: t, db: db, dbPath: path, srv: srv, clock: c, logs: logs, auth: au},
+			up:           up,
+			modelID:      m.ID,
+			streamsEnded: ended,
 		},
 		dbg: dbg, stop: stop, upURL: upSrv.URL, central: central, kr: kr, provID: p.ID,
 	}
