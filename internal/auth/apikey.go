@@ -50,6 +50,29 @@ func SplitKey(key string) (id string, sec secret.Value, err error) {
 	return id, secret.New(s), nil
 }
 
+// LooksLikeKey reports whether s has the exact shape of a key NewKey
+// makes: the id prefix and the base32 id, a dash, and the base64url
+// secret. The gateway uses it to refuse a chatd key offered as a
+// provider credential.
+func LooksLikeKey(s string) bool {
+	id, sec, ok := strings.Cut(s, "-")
+	if !ok || len(id) != len(keyIDPrefix)+idEncoding.EncodedLen(keyIDRandLen) || !strings.HasPrefix(id, keyIDPrefix) ||
+		len(sec) != base64.RawURLEncoding.EncodedLen(secretLen) {
+		return false
+	}
+	for i := len(keyIDPrefix); i < len(id); i++ {
+		if c := id[i]; !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	for i := 0; i < len(sec); i++ {
+		if c := sec[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // HashSecret is the stored verifier of a key secret.
 func HashSecret(s string) []byte {
 	sum := sha256.Sum256([]byte(s))

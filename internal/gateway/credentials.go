@@ -266,32 +266,11 @@ func forwardsChatdKey(h http.Header) bool {
 				if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
 					v = v[7:]
 				}
-				if chatdKeyShape(strings.TrimSpace(v)) {
+				if auth.LooksLikeKey(strings.TrimSpace(v)) {
 					return true
 				}
 			}
 		}
 	}
 	return false
-}
-
-// chatdKeyShape reports whether s is shaped like a chatd API key as
-// auth.NewKey makes them: "ck" and 16 base32 letters, a dash, and 43
-// base64url characters (TestChatdKeyShape ties the two together).
-func chatdKeyShape(s string) bool {
-	id, sec, ok := strings.Cut(s, "-")
-	if !ok || len(id) != 18 || id[:2] != "ck" || len(sec) != 43 {
-		return false
-	}
-	for i := 2; i < len(id); i++ {
-		if c := id[i]; !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
-			return false
-		}
-	}
-	for i := 0; i < len(sec); i++ {
-		if c := sec[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

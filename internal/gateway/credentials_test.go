@@ -116,18 +116,19 @@ func TestProviderLookupAfterAuth(t *testing.T) {
 	}
 }
 
-// TestChatdKeyShape ties the gateway's idea of a chatd key to auth's.
+// TestChatdKeyShape: every key auth makes has the shape the gateway
+// refuses as a provider credential, and provider keys do not.
 func TestChatdKeyShape(t *testing.T) {
 	t.Parallel()
 	for range 100 {
 		_, k, _ := auth.NewKey()
-		if !chatdKeyShape(k.Reveal()) {
+		if !auth.LooksLikeKey(k.Reveal()) {
 			t.Fatalf("a chatd key does not have the chatd key shape")
 		}
 	}
 	for _, s := range []string{"", "sk-proj-abc", byokKey, centralKey, "ck-x", "ckaaaaaaaaaaaaaaaa-short",
 		"sk-ant-api03-" + strings.Repeat("a", 80), "ckAAAAAAAAAAAAAAAA-" + strings.Repeat("a", 43)} {
-		if chatdKeyShape(s) {
+		if auth.LooksLikeKey(s) {
 			t.Errorf("%q taken for a chatd key", s)
 		}
 	}
