@@ -390,33 +390,12 @@ const maxErrorBody = 1 << 20
 // that no response body carries a provider key at all.
 func (g *Gateway) relayError(w http.ResponseWriter, resp *http.Response, x *exchange) bool {
 	ctx := resp.Request.Context()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	b, note, err := ScrubErrorBody(resp.Body, resp.Header.Get("Content-Encoding"), x.prov.key.Reveal(), x.caller.byokKey.Reveal())
 	x.in.TTFB = time.Since(x.start)
 	x.in.EndedAt = g.now()
-	// Model calls ask for identity bodies; a provider may compress anyway,
-	// and pass-through calls keep the client's Accept-Encoding. A key in
-	// a compressed body is invisible to the scrub, so the body is
-	// decompressed first, and one the gateway cannot read is not relayed.
-	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip":
-		w.Header().Del("Content-Encoding")
-		zb, zerr := gunzip(b)
-		if zerr != nil {
-			b = []byte("upstream error body could not be decoded")
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			break
-		}
-		b = zb
-	default:
-		w.Header().Del("Content-Encoding")
+	w.Header().Del("Content-Encoding")
+	if note {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		b = []byte("upstream error body withheld: encoded as " + enc)
-	}
-	for _, k := range []string{x.prov.key.Reveal(), x.caller.byokKey.Reveal()} {
-		if len(k) >= 8 && bytes.Contains(b, []byte(k)) {
-			b = bytes.ReplaceAll(b, []byte(k), []byte("[REDACTED]"))
-		}
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(resp.StatusCode)
@@ -428,6 +407,34 @@ func (g *Gateway) relayError(w http.ResponseWriter, resp *http.Response, x *exch
 		x.in.Error = "provider error body broke: " + x.scrub(err.Error())
 	}
 	return false
+}
+
+// ScrubErrorBody reads a provider's error answer (at most 1 MiB) and
+// returns it with each key of 8 bytes or more replaced by [REDACTED]:
+// some providers quote the key they refused. A key in a compressed body
+// is invisible to the replacement, so a gzip body is decoded first and a
+// body in another encoding is replaced by a note; the result is never
+// encoded, and note reports a plain-text note in place of the body. err
+// is the error reading body, if any, with what was read before it.
+func ScrubErrorBody(body io.Reader, contentEncoding string, keys ...string) (b []byte, note bool, err error) {
+	b, err = io.ReadAll(io.LimitReader(body, maxErrorBody))
+	switch enc := strings.ToLower(strings.TrimSpace(contentEncoding)); enc {
+	case "", "identity":
+	case "gzip":
+		zb, zerr := gunzip(b)
+		if zerr != nil {
+			return []byte("upstream error body could not be decoded"), true, err
+		}
+		b = zb
+	default:
+		return []byte("upstream error body withheld: encoded as " + enc), true, err
+	}
+	for _, k := range keys {
+		if len(k) >= 8 && bytes.Contains(b, []byte(k)) {
+			b = bytes.ReplaceAll(b, []byte(k), []byte("[REDACTED]"))
+		}
+	}
+	return b, false, err
 }
 
 // gunzip decompresses a gzip body, bounded by maxErrorBody.

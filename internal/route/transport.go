@@ -2,7 +2,6 @@ package route
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,9 +9,6 @@ import (
 
 	"github.com/chatd/chatd/internal/gateway"
 )
-
-// maxErrorBody bounds the error body read to scrub it in direct mode.
-const maxErrorBody = 1 << 20
 
 // Headers the gateway reads to link a record to its chat.
 const (
@@ -76,30 +72,22 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return scrubKey(resp, t.auth.Key.Reveal()), nil
 }
 
-// scrubKey replaces key in an error response's body with [REDACTED]. The
-// body is read whole (bounded); a gzip body is decompressed first, since
-// a key inside it is invisible to the replacement.
+// scrubKey replaces key in an error response's headers and body with
+// [REDACTED], the body read and decoded as the gateway does for its own
+// error answers (gateway.ScrubErrorBody).
 func scrubKey(resp *http.Response, key string) *http.Response {
 	if len(key) < 8 {
 		return resp
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	b, note, err := gateway.ScrubErrorBody(resp.Body, resp.Header.Get("Content-Encoding"), key)
 	_ = resp.Body.Close()
 	if err != nil {
-		b = []byte("provider error body could not be read")
+		b, note = []byte("provider error body could not be read"), true
 	}
-	if strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip") {
-		resp.Header.Del("Content-Encoding")
-		if zr, zerr := gzip.NewReader(bytes.NewReader(b)); zerr == nil {
-			b, err = io.ReadAll(io.LimitReader(zr, maxErrorBody))
-			if err != nil {
-				b = []byte("provider error body could not be decoded")
-			}
-		} else {
-			b = []byte("provider error body could not be decoded")
-		}
+	resp.Header.Del("Content-Encoding")
+	if note {
+		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	b = bytes.ReplaceAll(b, []byte(key), []byte("[REDACTED]"))
 	for k, vs := range resp.Header {
 		for i, v := range vs {
 			vs[i] = strings.ReplaceAll(v, key, "[REDACTED]")
