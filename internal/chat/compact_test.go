@@ -542,6 +542,21 @@ func TestPromptPinsPendingRequests(t *testing.T) {
 	}
 }
 
+// largeRequestRoles runs a chat on a 1,000-token model whose first
+// request, about 680 tokens, is as large as the 80% threshold allows
+// beside a summary, answered by replies; it returns the chat's roles.
+func largeRequestRoles(t *testing.T, replies ...llmtest.Response) string {
+	t.Helper()
+	e := newEnv(t, replies...)
+	e.setContextLimit(1000)
+	s := e.service(nil)
+	c := e.newChat(s, strings.Repeat("a large request ", 170))
+	events := subscribe(t, s, c.ID, "")
+	run(t, s)
+	next(t, events, status(store.ChatWaiting))
+	return roles(e.messages(c.ID))
+}
+
 // TestNoCompactionThatCannotHelp: a request about as large as the
 // threshold is repeated after any summary, so summarising the steps
 // around it would not bring the prompt under the threshold; while the
@@ -549,20 +564,14 @@ func TestPromptPinsPendingRequests(t *testing.T) {
 // for summary calls.
 func TestNoCompactionThatCannotHelp(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t,
+	got := largeRequestRoles(t,
 		withPrompt(820, toolReply("call_1", "current_time", "{}")),
 		withPrompt(830, toolReply("call_2", "current_time", "{}")),
 		withPrompt(840, toolReply("call_3", "current_time", "{}")),
 		withPrompt(850, toolReply("call_4", "current_time", "{}")),
 		withPrompt(860, textReply("done")),
 	)
-	e.setContextLimit(1000)
-	s := e.service(nil)
-	c := e.newChat(s, strings.Repeat("a large request ", 170)) // ~680 tokens
-	events := subscribe(t, s, c.ID, "")
-	run(t, s)
-	next(t, events, status(store.ChatWaiting))
-	if got, want := roles(e.messages(c.ID)), "user,assistant,tool,assistant,tool,assistant,tool,assistant,tool,assistant"; got != want {
+	if want := "user,assistant,tool,assistant,tool,assistant,tool,assistant,tool,assistant"; got != want {
 		t.Fatalf("roles = %s, want %s (no summary)", got, want)
 	}
 }
@@ -572,20 +581,14 @@ func TestNoCompactionThatCannotHelp(t *testing.T) {
 // keeps the turn from overflowing.
 func TestCompactionNearTheLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t,
+	got := largeRequestRoles(t,
 		withPrompt(820, toolReply("call_1", "current_time", "{}")),
 		withPrompt(850, toolReply("call_2", "current_time", "{}")),
 		withPrompt(950, toolReply("call_3", "current_time", "{}")),
 		textReply("SUMMARY"),
 		textReply("done"),
 	)
-	e.setContextLimit(1000)
-	s := e.service(nil)
-	c := e.newChat(s, strings.Repeat("a large request ", 170))
-	events := subscribe(t, s, c.ID, "")
-	run(t, s)
-	next(t, events, status(store.ChatWaiting))
-	if got := roles(e.messages(c.ID)); !strings.Contains(got, "summary") {
+	if !strings.Contains(got, "summary") {
 		t.Fatalf("roles = %s, want a summary once the prompt neared the limit", got)
 	}
 }
